@@ -1,0 +1,15 @@
+// Each `qsweep` subcommand registers itself on the root CLI11 app; the callbacks do the work.
+// Only src/cli maps exceptions to exit codes (STYLE rule 13).
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace qsweep::cli {
+
+void add_version_command(CLI::App& app);
+void add_observers_command(CLI::App& app);
+void add_quant_error_command(CLI::App& app);
+
+}  // namespace qsweep::cli

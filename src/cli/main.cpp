@@ -1,0 +1,32 @@
+// qsweep: post-training-quantization sweeps. `qsweep --help` lists the subcommands; each has
+// its own --help. Exit codes: 0 success, 1 usage error, 2 bad input or failed work.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cli/commands.h"
+#include "support/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "qsweep — distributed post-training-quantization benchmarks of image classifiers.\n"
+      "Reproduces the MQBench ImageNet PTQ table (MinMax/MSE/AdaRound weights, EMAMinMax/EMAQuantile/EMAMSE\n"
+      "activations, Academic and TensorRT backends) on LibTorch, on one machine or a cluster.",
+      "qsweep"};
+  app.require_subcommand(1);
+  qsweep::cli::add_version_command(app);
+  qsweep::cli::add_observers_command(app);
+  qsweep::cli::add_quant_error_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const qsweep::Error& e) {
+    std::cerr << "qsweep: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "qsweep: internal error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}

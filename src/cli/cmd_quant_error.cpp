@@ -78,8 +78,11 @@ void add_quant_error_command(CLI::App& app) {
   cmd->add_option("--root", args->root, "folder with Debian's dataset-fashion-mnist idx .gz files")
       ->check(CLI::ExistingDirectory)
       ->capture_default_str();
-  cmd->add_option("--observers", args->observers, "observer names (default: all; see `qsweep observers`)");
-  cmd->add_option("--bits", args->bits, "bit widths to report")->check(CLI::Range(2, 8))->capture_default_str();
+  cmd->add_option("--observers", args->observers, "observer names, comma-separated (default: all; see `qsweep observers`)")->delimiter(',');
+  cmd->add_option("--bits", args->bits, "bit widths to report (comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::Range(2, 8))
+      ->capture_default_str();
   cmd->add_option("--batches", args->batches, "calibration batches")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch-size", args->batch_size, "images per calibration batch")
       ->check(CLI::PositiveNumber)

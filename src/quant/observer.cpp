@@ -36,6 +36,13 @@ void Observer::observe(const at::Tensor& x) {
   ++batches_;
 }
 
+void Observer::load_range(const at::Tensor& min_val, const at::Tensor& max_val) {
+  (void)compute_qparams(min_val, max_val, options_.scheme);  // validates the pair
+  min_val_ = min_val.detach().to(at::kFloat).clone();
+  max_val_ = max_val.detach().to(at::kFloat).clone();
+  batches_ = std::max<int64_t>(batches_, 1);
+}
+
 QParams Observer::qparams() const { return compute_qparams(min_val_, max_val_, options_.scheme); }
 
 std::pair<at::Tensor, at::Tensor> Observer::batch_min_max(const at::Tensor& x) const {

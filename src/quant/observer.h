@@ -40,6 +40,9 @@ class Observer {
   // SPEC §1.2 on the current range; scale 1 / zero point 0 before the first observe().
   QParams qparams() const;
 
+  // Replaces the statistics (activation ranges shared between tasks, checkpoints of observers).
+  void load_range(const at::Tensor& min_val, const at::Tensor& max_val);
+
   const at::Tensor& min_val() const { return min_val_; }
   const at::Tensor& max_val() const { return max_val_; }
   int64_t batches_seen() const { return batches_; }

@@ -1,0 +1,136 @@
+// run_task: the calibration protocol of SPEC §4 (MQBench ptq.py) on the graph IR.
+#include "pipeline/task.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "graph/executor.h"
+#include "quant/quantized_model.h"
+
+namespace qsweep::pipeline {
+namespace {
+
+class Stopwatch {
+ public:
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double s = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return s;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+std::vector<float> floats(const at::Tensor& t) {
+  const auto c = t.detach().to(at::kCPU, at::kFloat).contiguous().reshape({-1});
+  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
+}
+
+QuantizerRecord record(const quant::FakeQuant& q, bool is_weight) {
+  QuantizerRecord r;
+  r.name = q.name();
+  r.is_weight = is_weight;
+  r.bits = q.scheme().bits;
+  r.qmin = q.scheme().range().qmin;
+  r.qmax = q.scheme().range().qmax;
+  r.min_val = floats(q.observer().min_val());
+  r.max_val = floats(q.observer().max_val());
+  r.scale = floats(q.qparams().scale);
+  const auto zp = q.qparams().zero_point.to(at::kInt).contiguous();
+  r.zero_point.assign(zp.data_ptr<int32_t>(), zp.data_ptr<int32_t>() + zp.numel());
+  return r;
+}
+
+}  // namespace
+
+TensorTaskData::TensorTaskData(std::vector<at::Tensor> calibration, at::Tensor eval_images, at::Tensor eval_labels,
+                               int64_t eval_batch_size, std::string fingerprint)
+    : calibration_(std::move(calibration)),
+      images_(std::move(eval_images)),
+      labels_(std::move(eval_labels)),
+      batch_(eval_batch_size),
+      fingerprint_(std::move(fingerprint)) {
+  if (batch_ < 1) throw TaskError(fmt::format("evaluation batch size must be positive, got {}", batch_));
+}
+
+void TensorTaskData::for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) {
+  for (int64_t b = 0; b < images_.size(0); b += batch_) {
+    const int64_t n = std::min(batch_, images_.size(0) - b);
+    fn(images_.narrow(0, b, n), labels_.narrow(0, b, n));
+  }
+}
+
+const ActivationCache::Ranges* ActivationCache::find(const std::string& key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+void ActivationCache::put(const std::string& key, Ranges ranges) { entries_[key] = std::move(ranges); }
+
+std::string activation_cache_key(const TaskSpec& s, const std::string& data_fingerprint) {
+  const auto& c = s.calib;
+  return fmt::format("{}|{}|{}|{}|a{}|p{}|r{}|sr{}", s.model_key, data_fingerprint, s.backend, c.a_observer, c.abit,
+                     c.a_p, c.ema_ratio, c.symmetric_range);
+}
+
+Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data) {
+  at::NoGradGuard no_grad;
+  Accuracy acc;
+  data.for_each_eval_batch([&](const at::Tensor& x, const at::Tensor& y) {
+    const auto logits = graph::run(g, x, options);
+    const int64_t k = std::min<int64_t>(5, logits.size(1));
+    const auto top = std::get<1>(logits.topk(k, 1));
+    const auto hit = top.eq(y.to(top.device()).view({-1, 1}));
+    acc.top1 += hit.select(1, 0).sum().item<int64_t>();
+    acc.top5 += hit.any(1).sum().item<int64_t>();
+    acc.total += x.size(0);
+  });
+  return acc;
+}
+
+TaskResult run_task(const graph::Graph& fp32, const TaskSpec& spec, TaskData& data, ActivationCache* cache) {
+  TaskResult result;
+  Stopwatch clock;
+  if (spec.fp32) {
+    result.accuracy = evaluate(fp32, {}, data);
+    result.seconds["evaluate"] = clock.lap();
+    return result;
+  }
+  const auto& policy = quant::backend(spec.backend);
+  auto qm = quant::prepare(fp32, policy, spec.calib);
+  result.seconds["prepare"] = clock.lap();
+
+  const std::string key = activation_cache_key(spec, data.fingerprint());
+  const auto* cached = cache ? cache->find(key) : nullptr;
+  if (cached && cached->size() == qm.activations.size()) {
+    for (size_t i = 0; i < cached->size(); ++i) qm.activations[i].set_range((*cached)[i].first, (*cached)[i].second);
+    result.activation_stats_reused = true;
+  } else {
+    at::NoGradGuard no_grad;
+    qm.set_mode(quant::Mode::kCalibrateActivations);
+    const auto options = qm.exec_options();
+    const auto& batches = data.calibration_batches();
+    if (batches.empty()) throw TaskError("the calibration set is empty");
+    for (const auto& b : batches) graph::run(qm.graph, b, options);
+    if (cache) {
+      ActivationCache::Ranges ranges;
+      for (const auto& a : qm.activations) ranges.emplace_back(a.observer().min_val(), a.observer().max_val());
+      cache->put(key, std::move(ranges));
+    }
+  }
+  result.seconds["calibrate_activations"] = clock.lap();
+  qm.calibrate_weights();
+  result.seconds["calibrate_weights"] = clock.lap();
+  qm.set_mode(quant::Mode::kQuantize);
+  result.accuracy = evaluate(qm.graph, qm.exec_options(), data);
+  result.seconds["evaluate"] = clock.lap();
+  for (const auto& a : qm.activations) result.quantizers.push_back(record(a, false));
+  for (const auto& w : qm.weights) result.quantizers.push_back(record(w.quantizer, true));
+  return result;
+}
+
+}  // namespace qsweep::pipeline

@@ -1,0 +1,105 @@
+// One PTQ task end to end, without MPI (SPEC §4): prepare → calibrate activations on the fixed
+// calibration batches → calibrate weights → quantize → evaluate top-1/top-5 on the whole split.
+//
+//   pipeline::TaskSpec spec;  spec.backend = "academic";  spec.calib = {...};
+//   pipeline::ActivationCache cache;            // per rank: FP32 statistics shared across tasks
+//   TaskResult r = pipeline::run_task(fp32_graph, spec, data, &cache);
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/executor.h"
+#include "graph/graph.h"
+#include "quant/backend.h"
+#include "support/error.h"
+
+namespace qsweep::pipeline {
+
+class TaskError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The data a task reads; implementations wrap shards (data/) or in-memory tensors (tests).
+class TaskData {
+ public:
+  virtual ~TaskData() = default;
+  // The calibration set in its stored batch order (16 × 64 images in the benchmark).
+  virtual const std::vector<at::Tensor>& calibration_batches() = 0;
+  // Visits the evaluation split in order: images [B, C, H, W] float, labels [B] int64.
+  virtual void for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) = 0;
+  // Identifies the data for caching activation statistics (e.g. the shards' fingerprints).
+  virtual std::string fingerprint() const = 0;
+};
+
+// An in-memory TaskData (tests, benchmarks, small experiments).
+class TensorTaskData final : public TaskData {
+ public:
+  TensorTaskData(std::vector<at::Tensor> calibration, at::Tensor eval_images, at::Tensor eval_labels,
+                 int64_t eval_batch_size, std::string fingerprint);
+  const std::vector<at::Tensor>& calibration_batches() override { return calibration_; }
+  void for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) override;
+  std::string fingerprint() const override { return fingerprint_; }
+
+ private:
+  std::vector<at::Tensor> calibration_;
+  at::Tensor images_, labels_;
+  int64_t batch_;
+  std::string fingerprint_;
+};
+
+struct TaskSpec {
+  std::string backend = "academic";
+  quant::CalibrationConfig calib;
+  bool fp32 = false;          // the FP32 row: no quantizers at all
+  std::string model_key;      // identifies model + weights for the activation cache (name + sha256)
+};
+
+struct Accuracy {
+  int64_t top1 = 0, top5 = 0, total = 0;
+  double top1_percent() const { return total ? 100.0 * top1 / total : 0.0; }
+  double top5_percent() const { return total ? 100.0 * top5 / total : 0.0; }
+};
+
+struct QuantizerRecord {
+  std::string name;  // "layer1_0_relu1_post_act_fake_quantizer", "conv1.weight_fake_quant"
+  bool is_weight = false;
+  int bits = 0;
+  int64_t qmin = 0, qmax = 0;
+  std::vector<float> min_val, max_val, scale;  // one entry per tensor, or per channel
+  std::vector<int32_t> zero_point;
+};
+
+struct TaskResult {
+  Accuracy accuracy;
+  std::map<std::string, double> seconds;  // per phase: prepare, calibrate_activations, calibrate_weights, evaluate
+  std::vector<QuantizerRecord> quantizers;
+  bool activation_stats_reused = false;
+};
+
+// FP32 activation ranges per quantizer, keyed by model, data, backend, observer and bits: the same
+// for every weight calibrator, so tasks on one rank compute them once (DESIGN "Quantities").
+class ActivationCache {
+ public:
+  using Ranges = std::vector<std::pair<at::Tensor, at::Tensor>>;
+  const Ranges* find(const std::string& key) const;
+  void put(const std::string& key, Ranges ranges);
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::map<std::string, Ranges> entries_;
+};
+
+std::string activation_cache_key(const TaskSpec& spec, const std::string& data_fingerprint);
+
+TaskResult run_task(const graph::Graph& fp32, const TaskSpec& spec, TaskData& data, ActivationCache* cache = nullptr);
+
+// Top-1/top-5 counts of `g` over the evaluation split (exact counts, no averaging of averages).
+Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data);
+
+}  // namespace qsweep::pipeline

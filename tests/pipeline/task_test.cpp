@@ -1,0 +1,171 @@
+// The naive PTQ task on small models trained here on Fashion-MNIST: the calibration protocol
+// (SPEC §4) and the accuracy relations every PTQ implementation must show.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "data/idx_file.h"
+#include "graph/executor.h"
+#include "models/zoo.h"
+#include "pipeline/task.h"
+#include "pipeline/train.h"
+#include "quant/quantized_model.h"
+
+namespace qsweep::pipeline {
+namespace {
+
+const std::string kRoot = "/usr/share/datasets/fashion-mnist/";
+
+// Normalised, zero-padded to 32×32 (the demo's input format).
+at::Tensor images(const std::string& file, int64_t n) {
+  const auto idx = data::read_idx(kRoot + file);
+  auto u8 = at::from_blob(const_cast<uint8_t*>(idx.data.data()), {idx.dims[0], 1, 28, 28}, at::kByte).narrow(0, 0, n);
+  return at::constant_pad_nd((u8.to(at::kFloat) / 255.0 - 0.2860) / 0.3530, {2, 2, 2, 2}, 0.0);
+}
+at::Tensor labels(const std::string& file, int64_t n) {
+  const auto idx = data::read_idx(kRoot + file);
+  return at::from_blob(const_cast<uint8_t*>(idx.data.data()), {idx.dims[0]}, at::kByte).narrow(0, 0, n).to(at::kLong);
+}
+
+struct Trained {
+  graph::Graph g;
+  std::unique_ptr<TensorTaskData> data;
+};
+
+// A small model trained for a few seconds; cached per architecture across tests.
+Trained& trained(const std::string& arch) {
+  static std::map<std::string, Trained> cache;
+  auto it = cache.find(arch);
+  if (it != cache.end()) return it->second;
+  at::manual_seed(0);
+  models::ModelOptions o;
+  o.num_classes = 10;
+  o.in_channels = 1;
+  o.width = 0.25;
+  o.small_input = true;
+  Trained t{models::build_model(arch, o), nullptr};
+  TrainConfig cfg;
+  cfg.epochs = 2;
+  cfg.lr = 0.05;
+  train(t.g, images("train-images-idx3-ubyte.gz", 6000), labels("train-labels-idx1-ubyte.gz", 6000), cfg);
+  const auto calib = images("train-images-idx3-ubyte.gz", 6000).narrow(0, 5000, 512);
+  std::vector<at::Tensor> batches;
+  for (int b = 0; b < 8; ++b) batches.push_back(calib.narrow(0, b * 64, 64));
+  t.data = std::make_unique<TensorTaskData>(batches, images("t10k-images-idx3-ubyte.gz", 2000),
+                                            labels("t10k-labels-idx1-ubyte.gz", 2000), 250, "fmnist-test-2000");
+  return cache.emplace(arch, std::move(t)).first->second;
+}
+
+TaskSpec spec(const std::string& backend, const std::string& w, const std::string& a, int wbit, int abit) {
+  TaskSpec s;
+  s.backend = backend;
+  s.calib.w_observer = w;
+  s.calib.a_observer = a;
+  s.calib.wbit = wbit;
+  s.calib.abit = abit;
+  s.model_key = "test";
+  return s;
+}
+
+TEST(Task, EightBitStaysWithinHalfAPointOfFp32OnBothBackends) {
+  auto& t = trained("resnet18");
+  TaskSpec fp;
+  fp.fp32 = true;
+  const double fp32 = run_task(t.g, fp, *t.data).accuracy.top1_percent();
+  EXPECT_GT(fp32, 75.0);
+  for (const char* b : {"academic", "tensorrt"}) {
+    const auto r = run_task(t.g, spec(b, "minmax", "ema_minmax", 8, 8), *t.data);
+    EXPECT_EQ(r.accuracy.total, 2000);
+    EXPECT_NEAR(r.accuracy.top1_percent(), fp32, 0.5) << b;
+    EXPECT_GE(r.accuracy.top5, r.accuracy.top1);
+  }
+}
+
+TEST(Task, MseBeatsMinMaxForFourBitWeightsOnSomeArchitecture) {
+  double best_gain = -100;
+  for (const char* arch : {"resnet18", "mobilenetv2_1.0"}) {
+    auto& t = trained(arch);
+    const double minmax = run_task(t.g, spec("academic", "minmax", "ema_minmax", 4, 8), *t.data).accuracy.top1_percent();
+    const double mse = run_task(t.g, spec("academic", "mse", "ema_mse", 4, 8), *t.data).accuracy.top1_percent();
+    best_gain = std::max(best_gain, mse - minmax);
+  }
+  EXPECT_GT(best_gain, 0.0);
+}
+
+TEST(Task, ActivationObserversSeeOnlyFp32Values) {
+  auto& t = trained("resnet18");
+  auto qm = quant::prepare(t.g, quant::academic_backend(), spec("academic", "minmax", "minmax", 4, 4).calib);
+  qm.set_mode(quant::Mode::kCalibrateActivations);
+  at::NoGradGuard ng;
+  for (const auto& b : t.data->calibration_batches()) graph::run(qm.graph, b, qm.exec_options());
+  // The same ranges straight from the float graph.
+  std::map<std::string, std::pair<float, float>> fp;
+  graph::ExecOptions o;
+  o.on_output = [&](const graph::Node& n, const at::Tensor& x) {
+    auto& r = fp.try_emplace(quant::activation_quantizer_name(n.name), 1e30f, -1e30f).first->second;
+    r.first = std::min(r.first, x.min().item<float>());
+    r.second = std::max(r.second, x.max().item<float>());
+  };
+  for (const auto& b : t.data->calibration_batches()) {
+    o.on_output(t.g.node(0), b);  // the executor reports computed nodes; the image is the input
+    graph::run(t.g, b, o);
+  }
+  for (const auto& a : qm.activations) {
+    EXPECT_EQ(a.observer().min_val().item<float>(), fp.at(a.name()).first) << a.name();
+    EXPECT_EQ(a.observer().max_val().item<float>(), fp.at(a.name()).second) << a.name();
+    EXPECT_EQ(a.observer().batches_seen(), 8);
+  }
+  qm.calibrate_weights();
+  for (const auto& w : qm.weights) EXPECT_EQ(w.quantizer.observer().batches_seen(), 1) << w.node;
+}
+
+TEST(Task, EmaCalibrationDependsOnBatchOrder) {
+  auto& t = trained("resnet18");
+  auto reversed = t.data->calibration_batches();
+  std::reverse(reversed.begin(), reversed.end());
+  TensorTaskData other(reversed, images("t10k-images-idx3-ubyte.gz", 500), labels("t10k-labels-idx1-ubyte.gz", 500),
+                       250, "reversed");
+  const auto a = run_task(t.g, spec("academic", "minmax", "ema_minmax", 8, 8), *t.data);
+  const auto b = run_task(t.g, spec("academic", "minmax", "ema_minmax", 8, 8), other);
+  EXPECT_NE(a.quantizers[1].max_val, b.quantizers[1].max_val);
+}
+
+TEST(Task, ActivationStatisticsAreSharedAcrossWeightCalibrators) {
+  auto& t = trained("resnet18");
+  ActivationCache cache;
+  const auto first = run_task(t.g, spec("academic", "minmax", "ema_mse", 4, 8), *t.data, &cache);
+  const auto second = run_task(t.g, spec("academic", "mse", "ema_mse", 4, 8), *t.data, &cache);
+  EXPECT_FALSE(first.activation_stats_reused);
+  EXPECT_TRUE(second.activation_stats_reused);
+  EXPECT_EQ(cache.size(), 1u);
+  for (size_t i = 0; i < first.quantizers.size(); ++i) {
+    if (first.quantizers[i].is_weight) continue;
+    EXPECT_EQ(first.quantizers[i].scale, second.quantizers[i].scale) << first.quantizers[i].name;
+  }
+  const auto fresh = run_task(t.g, spec("academic", "mse", "ema_mse", 4, 8), *t.data);
+  EXPECT_EQ(fresh.accuracy.top1, second.accuracy.top1);
+}
+
+TEST(Task, ResultRecordsEveryQuantizer) {
+  auto& t = trained("resnet18");
+  const auto r = run_task(t.g, spec("academic", "minmax", "ema_minmax", 4, 8), *t.data);
+  int weights = 0;
+  for (const auto& q : r.quantizers) {
+    weights += q.is_weight;
+    EXPECT_EQ(q.scale.size(), q.zero_point.size());
+    if (q.is_weight) EXPECT_GT(q.scale.size(), 1u) << q.name;  // per-channel
+  }
+  EXPECT_EQ(weights, 21);
+  for (const char* phase : {"prepare", "calibrate_activations", "calibrate_weights", "evaluate"}) {
+    EXPECT_TRUE(r.seconds.count(phase)) << phase;
+  }
+}
+
+TEST(Task, BadNamesFailBeforeAnyWork) {
+  auto& t = trained("resnet18");
+  EXPECT_THROW(run_task(t.g, spec("tensorrt2", "minmax", "ema_minmax", 8, 8), *t.data), quant::QuantError);
+  EXPECT_THROW(run_task(t.g, spec("academic", "minmaxx", "ema_minmax", 8, 8), *t.data), quant::QuantError);
+  EXPECT_THROW(run_task(t.g, spec("academic", "minmax", "ema_minmax", 9, 8), *t.data), quant::QuantError);
+}
+
+}  // namespace
+}  // namespace qsweep::pipeline

@@ -1,0 +1,72 @@
+// Task resolution, ids and the cost model used to schedule longest tasks first.
+#include "sweep/plan.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "support/hash.h"
+
+namespace qsweep::sweep {
+
+std::string resolved_config_json(const SweepSpec& s, const Cell& c, const PlanInputs& in) {
+  const auto& m = s.model(c.model);
+  auto sha = in.weights_sha256.find(c.model);
+  nlohmann::json j;
+  j["arch"] = m.arch;
+  j["model_options"] = {{"num_classes", m.options.num_classes},
+                        {"in_channels", m.options.in_channels},
+                        {"width", m.options.width},
+                        {"small_input", m.options.small_input}};
+  j["weights_sha256"] = sha == in.weights_sha256.end() ? "" : sha->second;
+  j["data_fingerprint"] = in.data_fingerprint;
+  j["data"] = {{"calibration_batches", s.data.calibration_batches},
+               {"batch_size", s.data.batch_size},
+               {"eval_batch_size", s.data.eval_batch_size}};
+  j["seed"] = s.seed;
+  j["backend"] = c.backend;
+  j["w_calib"] = c.w_calib;
+  j["a_calib"] = c.a_calib;
+  j["wbit"] = c.wbit;
+  j["abit"] = c.abit;
+  if (!c.fp32()) {
+    j["options"] = {{"w_p", c.options.w_p},
+                    {"a_p", c.options.a_p},
+                    {"ema_ratio", c.options.ema_ratio},
+                    {"symmetric_range", c.options.symmetric_range}};
+  }
+  return j.dump();  // nlohmann::json orders keys, so the text is canonical
+}
+
+double estimated_cost(const SweepSpec& s, const Cell& c) {
+  // Relative GFLOPs at 224² (×width²); an MSE observer costs a few forwards per batch it sees.
+  static const std::map<std::string, double> gflops = {{"resnet18", 1.8},    {"resnet50", 4.1},
+                                                       {"mobilenetv2_1.0", 0.3}, {"regnetx600m", 0.6},
+                                                       {"regnetx800m", 0.8}};
+  const auto& m = s.model(c.model);
+  const auto it = gflops.find(m.arch);
+  const double flops = (it == gflops.end() ? 1.0 : it->second) * m.options.width * m.options.width;
+  double work = 1.0;  // evaluation
+  if (!c.fp32()) {
+    const double calib = 0.05 * (c.a_calib.find("mse") != std::string::npos ? 4.0 : 1.0);
+    work += calib + (c.w_calib.find("mse") != std::string::npos ? 0.1 : 0.0) + 0.1;
+  }
+  return flops * work;
+}
+
+std::vector<Task> make_plan(const SweepSpec& s, const PlanInputs& in) {
+  std::vector<Task> tasks;
+  std::set<std::string> seen;
+  for (const auto& c : s.cells) {
+    Task t;
+    t.cell = c;
+    t.config_json = resolved_config_json(s, c, in);
+    t.id = sha256_hex(t.config_json).substr(0, 16);
+    t.cost = estimated_cost(s, c);
+    if (seen.insert(t.id).second) tasks.push_back(std::move(t));
+  }
+  return tasks;
+}
+
+}  // namespace qsweep::sweep

@@ -1,0 +1,406 @@
+// Parsing and strict validation of sweep files (yaml-cpp), and grid expansion. Cells are built
+// as ordered key → YAML-node lists so that every later error can point at the node it came from.
+#include "sweep/sweep_spec.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "quant/backend.h"
+#include "quant/observer.h"
+#include "support/strings.h"
+
+namespace qsweep::sweep {
+namespace {
+
+const std::vector<std::string> kCellKeys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit"};
+const std::vector<std::string> kOptionKeys = {"w_p", "a_p", "ema_ratio", "symmetric_range"};
+
+using RawCell = std::vector<std::pair<std::string, YAML::Node>>;
+
+class Parser {
+ public:
+  explicit Parser(std::string path) : path_(std::move(path)) {}
+
+  std::string where(const YAML::Node& n) const {
+    const auto m = n.Mark();
+    if (m.line < 0) return path_;
+    return fmt::format("{}:{}:{}", path_, m.line + 1, m.column + 1);
+  }
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& msg) const {
+    throw SweepError(fmt::format("{}: {}", where(n), msg));
+  }
+
+  void expect_map(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsMap()) fail(n, fmt::format("{} must be a mapping", what));
+  }
+  // Rejects keys outside `allowed`, suggesting the closest.
+  void check_keys(const YAML::Node& map, const std::vector<std::string>& allowed, const std::string& what) const {
+    for (const auto& kv : map) {
+      const auto key = kv.first.as<std::string>();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string msg = fmt::format("unknown key '{}' in {}", key, what);
+      const auto guess = closest_match(key, allowed);
+      if (!guess.empty()) msg += fmt::format("; did you mean '{}'?", guess);
+      fail(kv.first, msg + " valid keys: " + join(allowed));
+    }
+  }
+  template <typename T>
+  T scalar(const YAML::Node& n, const std::string& key, const char* type) const {
+    if (!n.IsScalar()) fail(n, fmt::format("{}: expected {}, got a {}", key, type, n.IsSequence() ? "list" : "mapping"));
+    try {
+      return n.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(n, fmt::format("{}: expected {}, got '{}'", key, type, n.Scalar()));
+    }
+  }
+  std::string str(const YAML::Node& n, const std::string& key) const { return scalar<std::string>(n, key, "a string"); }
+  int integer(const YAML::Node& n, const std::string& key) const { return scalar<int>(n, key, "an integer"); }
+  double number(const YAML::Node& n, const std::string& key) const { return scalar<double>(n, key, "a number"); }
+  bool boolean(const YAML::Node& n, const std::string& key) const { return scalar<bool>(n, key, "true or false"); }
+  int positive(const YAML::Node& n, const std::string& key) const {
+    const int v = integer(n, key);
+    if (v < 1) fail(n, fmt::format("{}: {} must be positive", key, v));
+    return v;
+  }
+
+  void apply_option(TaskOptions& o, const std::string& key, const YAML::Node& v) const {
+    if (key == "w_p" || key == "a_p") {
+      const double p = number(v, key);
+      if (!(p > 0)) fail(v, fmt::format("{}: {} must be > 0", key, p));
+      (key == "w_p" ? o.w_p : o.a_p) = p;
+    } else if (key == "ema_ratio") {
+      o.ema_ratio = number(v, key);
+      if (!(o.ema_ratio >= 0 && o.ema_ratio < 1)) fail(v, fmt::format("ema_ratio: {} not in [0, 1)", o.ema_ratio));
+    } else if (key == "symmetric_range") {
+      o.symmetric_range = boolean(v, key);
+    }
+  }
+  TaskOptions options(const YAML::Node& n, TaskOptions base) const {
+    if (!n) return base;
+    expect_map(n, "options");
+    check_keys(n, kOptionKeys, "options");
+    for (const auto& kv : n) apply_option(base, kv.first.as<std::string>(), kv.second);
+    return base;
+  }
+
+  DataSpec data(const YAML::Node& n) const {
+    DataSpec d;
+    expect_map(n, "data");
+    check_keys(n, {"eval", "calibration", "calibration_batches", "batch_size", "eval_batch_size"}, "data");
+    if (!n["eval"]) fail(n, "data: missing 'eval' (path of the evaluation shard)");
+    if (!n["calibration"]) fail(n, "data: missing 'calibration' (path of the calibration shard)");
+    d.eval = expand_env(str(n["eval"], "eval"), where(n["eval"]));
+    d.calibration = expand_env(str(n["calibration"], "calibration"), where(n["calibration"]));
+    if (n["calibration_batches"]) d.calibration_batches = positive(n["calibration_batches"], "calibration_batches");
+    if (n["batch_size"]) d.batch_size = positive(n["batch_size"], "batch_size");
+    if (n["eval_batch_size"]) d.eval_batch_size = positive(n["eval_batch_size"], "eval_batch_size");
+    return d;
+  }
+
+  std::vector<ModelEntry> models(const YAML::Node& n) const {
+    expect_map(n, "models");
+    std::vector<ModelEntry> out;
+    for (const auto& kv : n) {
+      ModelEntry m;
+      m.key = kv.first.as<std::string>();
+      const auto& v = kv.second;
+      expect_map(v, "models." + m.key);
+      check_keys(v, {"arch", "weights", "options"}, "models." + m.key);
+      m.arch = v["arch"] ? str(v["arch"], "arch") : m.key;
+      try {
+        m.arch = models::model_info(m.arch).name;
+      } catch (const models::ModelError& e) {
+        fail(v["arch"] ? v["arch"] : kv.first, e.what());
+      }
+      if (!v["weights"]) fail(v, fmt::format("models.{}: missing 'weights' (checkpoint path)", m.key));
+      m.weights = expand_env(str(v["weights"], "weights"), where(v["weights"]));
+      if (const auto o = v["options"]) {
+        expect_map(o, "options");
+        check_keys(o, {"num_classes", "in_channels", "width", "small_input"}, fmt::format("models.{}.options", m.key));
+        if (o["num_classes"]) m.options.num_classes = positive(o["num_classes"], "num_classes");
+        if (o["in_channels"]) m.options.in_channels = positive(o["in_channels"], "in_channels");
+        if (o["width"]) {
+          m.options.width = number(o["width"], "width");
+          if (!(m.options.width > 0)) fail(o["width"], "width must be > 0");
+        }
+        if (o["small_input"]) m.options.small_input = boolean(o["small_input"], "small_input");
+      }
+      out.push_back(m);
+    }
+    if (out.empty()) fail(n, "models: at least one model is needed");
+    return out;
+  }
+
+  // Values of one axis: a scalar or a list of scalars.
+  std::vector<YAML::Node> values(const YAML::Node& n, const std::string& key) const {
+    std::vector<YAML::Node> out;
+    if (n.IsScalar()) {
+      out.push_back(n);
+    } else if (n.IsSequence() && n.size() > 0) {
+      for (const auto& v : n) {
+        if (!v.IsScalar()) fail(v, fmt::format("{}: list entries must be scalars", key));
+        out.push_back(v);
+      }
+    } else {
+      fail(n, fmt::format("{}: expected a value or a non-empty list", key));
+    }
+    return out;
+  }
+
+  void check_cell_key(const YAML::Node& key_node, const std::string& key) const {
+    std::vector<std::string> allowed = kCellKeys;
+    allowed.insert(allowed.end(), kOptionKeys.begin(), kOptionKeys.end());
+    if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) return;
+    std::string msg = fmt::format("unknown grid axis '{}'", key);
+    const auto guess = closest_match(key, allowed);
+    if (!guess.empty()) msg += fmt::format("; did you mean '{}'?", guess);
+    fail(key_node, msg + " valid axes: " + join(allowed));
+  }
+
+  // A zip: a list of mappings with the same keys, or a mapping of equal-length lists.
+  std::vector<RawCell> zip(const YAML::Node& n) const {
+    std::vector<RawCell> rows;
+    if (n.IsSequence()) {
+      for (const auto& entry : n) {
+        expect_map(entry, "zip entry");
+        RawCell row;
+        for (const auto& kv : entry) {
+          const auto key = kv.first.as<std::string>();
+          check_cell_key(kv.first, key);
+          if (!kv.second.IsScalar()) fail(kv.second, fmt::format("{}: zip entries hold single values", key));
+          row.emplace_back(key, kv.second);
+        }
+        if (!rows.empty() && row.size() != rows.front().size()) fail(entry, "zip entries must all have the same keys");
+        rows.push_back(row);
+      }
+    } else if (n.IsMap()) {
+      size_t len = 0;
+      for (const auto& kv : n) {
+        const auto key = kv.first.as<std::string>();
+        check_cell_key(kv.first, key);
+        const auto vs = values(kv.second, key);
+        if (len && vs.size() != len) {
+          fail(kv.second, fmt::format("zip: '{}' has {} values, the lists before it {}", key, vs.size(), len));
+        }
+        len = vs.size();
+        rows.resize(len);
+        for (size_t i = 0; i < len; ++i) rows[i].emplace_back(key, vs[i]);
+      }
+    } else {
+      fail(n, "zip: expected a list of mappings or a mapping of lists");
+    }
+    if (rows.empty()) fail(n, "zip: no entries");
+    return rows;
+  }
+
+  // Cartesian product in declared order, last axis fastest.
+  std::vector<RawCell> product(const YAML::Node& n) const {
+    expect_map(n, "product");
+    std::vector<RawCell> cells = {RawCell{}};
+    for (const auto& kv : n) {
+      const auto key = kv.first.as<std::string>();
+      std::vector<RawCell> axis;
+      if (key.rfind("zip", 0) == 0) {
+        axis = zip(kv.second);
+      } else {
+        check_cell_key(kv.first, key);
+        for (const auto& v : values(kv.second, key)) axis.push_back({{key, v}});
+      }
+      std::vector<RawCell> next;
+      for (const auto& c : cells) {
+        for (const auto& a : axis) {
+          RawCell merged = c;
+          for (const auto& [k, v] : a) {
+            for (const auto& [k0, v0] : merged) {
+              if (k0 == k) fail(v, fmt::format("axis '{}' is given twice in this product", k));
+            }
+            merged.emplace_back(k, v);
+          }
+          next.push_back(std::move(merged));
+        }
+      }
+      cells = std::move(next);
+    }
+    return cells;
+  }
+
+  static bool matches(const RawCell& cell, const YAML::Node& rule) {
+    for (const auto& kv : rule) {
+      const auto key = kv.first.as<std::string>();
+      bool found = false;
+      for (const auto& [k, v] : cell) {
+        if (k != key) continue;
+        found = true;
+        bool any = false;
+        if (kv.second.IsSequence()) {
+          for (const auto& alt : kv.second) any |= alt.Scalar() == v.Scalar();
+        } else {
+          any = kv.second.Scalar() == v.Scalar();
+        }
+        if (!any) return false;
+      }
+      if (!found) return false;
+    }
+    return true;
+  }
+
+  Cell resolve(const RawCell& raw, const YAML::Node& origin, const TaskOptions& defaults,
+               const std::vector<ModelEntry>& models) const {
+    Cell c;
+    c.options = defaults;
+    std::set<std::string> seen;
+    for (const auto& [key, v] : raw) {
+      seen.insert(key);
+      if (key == "model") {
+        c.model = str(v, key);
+        bool known = false;
+        std::vector<std::string> keys;
+        for (const auto& m : models) {
+          known |= m.key == c.model;
+          keys.push_back(m.key);
+        }
+        if (!known) fail(v, unknown_name_message("model", c.model, keys) + " (declare it under 'models')");
+      } else if (key == "backend") {
+        try {
+          c.backend = quant::backend(str(v, key)).name;
+        } catch (const quant::QuantError& e) {
+          fail(v, e.what());
+        }
+      } else if (key == "w_calib" || key == "a_calib") {
+        auto name = str(v, key);
+        if (name != "none") {
+          try {
+            const auto& info = quant::observer_info(name);
+            if (key == "w_calib" && info.per_tensor_only) {
+              fail(v, fmt::format("w_calib: '{}' is per-tensor only; weights are quantized per channel", name));
+            }
+          } catch (const quant::QuantError& e) {
+            fail(v, fmt::format("{}: {}", key, e.what()));
+          }
+        }
+        (key == "w_calib" ? c.w_calib : c.a_calib) = name;
+      } else if (key == "wbit" || key == "abit") {
+        const int b = integer(v, key);
+        if (b != 32 && (b < 2 || b > 8)) fail(v, fmt::format("{}: {} not in [2, 8] (or 32 for FP32)", key, b));
+        (key == "wbit" ? c.wbit : c.abit) = b;
+      } else {
+        apply_option(c.options, key, v);
+      }
+    }
+    for (const auto& k : kCellKeys) {
+      if (!seen.count(k)) fail(origin, fmt::format("grid cell has no '{}' (every cell needs {})", k, join(kCellKeys)));
+    }
+    const bool fp_w = c.w_calib == "none", fp_a = c.a_calib == "none";
+    if (fp_w != fp_a || fp_w != (c.wbit == 32) || fp_w != (c.abit == 32)) {
+      fail(origin, fmt::format("cell ({}, {}, wbit {}, abit {}): FP32 cells need w_calib none, a_calib none, "
+                               "wbit 32 and abit 32 together",
+                               c.w_calib, c.a_calib, c.wbit, c.abit));
+    }
+    return c;
+  }
+
+  std::vector<Cell> grid(const YAML::Node& n, const TaskOptions& defaults, const std::vector<ModelEntry>& models) const {
+    if (!n.IsSequence() || n.size() == 0) fail(n, "grid: expected a non-empty list of blocks (product/include/exclude)");
+    std::vector<Cell> out;
+    for (const auto& block : n) {
+      expect_map(block, "grid block");
+      check_keys(block, {"product", "include", "exclude", "options"}, "grid block");
+      const TaskOptions opts = options(block["options"], defaults);
+      std::vector<RawCell> raw = block["product"] ? product(block["product"]) : std::vector<RawCell>{};
+      if (const auto ex = block["exclude"]) {
+        if (!ex.IsSequence()) fail(ex, "exclude: expected a list of mappings");
+        for (const auto& rule : ex) {
+          expect_map(rule, "exclude rule");
+          for (const auto& kv : rule) check_cell_key(kv.first, kv.first.as<std::string>());
+          raw.erase(std::remove_if(raw.begin(), raw.end(), [&](const RawCell& c) { return matches(c, rule); }), raw.end());
+        }
+      }
+      for (const auto& r : raw) out.push_back(resolve(r, block["product"], opts, models));
+      if (const auto inc = block["include"]) {
+        if (!inc.IsSequence()) fail(inc, "include: expected a list of mappings");
+        for (const auto& entry : inc) {
+          for (const auto& r : product(entry)) out.push_back(resolve(r, entry, opts, models));
+        }
+      }
+      if (!block["product"] && !block["include"]) fail(block, "grid block: needs 'product' or 'include'");
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::string expand_env(const std::string& value, const std::string& where) {
+  std::string out;
+  size_t i = 0;
+  while (i < value.size()) {
+    const size_t start = value.find("${", i);
+    if (start == std::string::npos) {
+      out += value.substr(i);
+      break;
+    }
+    const size_t end = value.find('}', start);
+    if (end == std::string::npos) throw SweepError(fmt::format("{}: unterminated '${{' in '{}'", where, value));
+    out += value.substr(i, start - i);
+    const std::string var = value.substr(start + 2, end - start - 2);
+    const char* v = std::getenv(var.c_str());
+    if (!v) throw SweepError(fmt::format("{}: environment variable {} is not set (used in '{}')", where, var, value));
+    out += v;
+    i = end + 1;
+  }
+  return out;
+}
+
+const ModelEntry& SweepSpec::model(const std::string& key) const {
+  for (const auto& m : models) {
+    if (m.key == key) return m;
+  }
+  throw SweepError(fmt::format("{}: no model '{}'", path, key));
+}
+
+SweepSpec parse_sweep(const std::string& text, const std::string& path) {
+  Parser p(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw SweepError(fmt::format("{}:{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (!root.IsMap()) throw SweepError(fmt::format("{}: a sweep file is a YAML mapping (sweep, data, models, grid)", path));
+  p.check_keys(root, {"sweep", "seed", "data", "models", "options", "grid"}, "the sweep file");
+  for (const char* required : {"sweep", "data", "models", "grid"}) {
+    if (!root[required]) throw SweepError(fmt::format("{}: missing top-level key '{}'", path, required));
+  }
+  SweepSpec s;
+  s.path = path;
+  s.text = text;
+  s.name = p.str(root["sweep"], "sweep");
+  if (s.name.empty() || s.name.find_first_of("/\\ ") != std::string::npos) {
+    p.fail(root["sweep"], fmt::format("sweep: '{}' must be a plain file name (no spaces or slashes)", s.name));
+  }
+  if (root["seed"]) s.seed = static_cast<uint64_t>(p.integer(root["seed"], "seed"));
+  s.data = p.data(root["data"]);
+  s.models = p.models(root["models"]);
+  const TaskOptions defaults = p.options(root["options"], TaskOptions{});
+  s.cells = p.grid(root["grid"], defaults, s.models);
+  return s;
+}
+
+SweepSpec load_sweep(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw SweepError(fmt::format("{}: cannot read the sweep file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_sweep(ss.str(), path);
+}
+
+}  // namespace qsweep::sweep

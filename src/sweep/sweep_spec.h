@@ -1,0 +1,85 @@
+// Sweep files: YAML → a validated SweepSpec whose grid is expanded into cells (one per task).
+//
+//   sweep::SweepSpec s = sweep::load_sweep("sweeps/demo.yaml");   // throws SweepError "file:line:col: …"
+//   for (const auto& cell : s.cells) ...                            // declared order, last axis fastest
+//
+// Format (docs in sweeps/README.md):
+//   sweep: demo                      # results/demo.h5
+//   seed: 1005
+//   data: {eval: ${QSWEEP_DATA}/val.h5, calibration: ..., calibration_batches: 16, batch_size: 64,
+//          eval_batch_size: 100}
+//   models: {resnet18: {arch: resnet18, weights: path.pth, options: {num_classes: 10, ...}}}
+//   options: {a_p: 2.0, ...}         # defaults of per-task options
+//   grid:                            # a list of blocks, concatenated
+//     - product: {model: [..], zip: [{w_calib: .., a_calib: ..}, ..], wbit: [8, 4], abit: 8}
+//       exclude: [{w_calib: mse, wbit: 8}]
+//       include: [{model: resnet18, backend: academic, w_calib: none, a_calib: none, wbit: 32, abit: 32}]
+//       options: {a_p: 2.4}
+// Nothing is run when anything is wrong: every error names file, line and column.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/zoo.h"
+#include "support/error.h"
+
+namespace qsweep::sweep {
+
+class SweepError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct TaskOptions {
+  double w_p = 2.0;             // Lp of MSE weight observers
+  double a_p = 2.0;             // Lp of MSE activation observers
+  double ema_ratio = 0.9;
+  bool symmetric_range = true;  // TensorRT [−127, 127] (false: the published [−128, 127])
+};
+
+struct Cell {
+  std::string model;    // key into SweepSpec::models
+  std::string backend;  // registry key
+  std::string w_calib;  // observer registry key, or "none" for FP32
+  std::string a_calib;
+  int wbit = 8, abit = 8;  // 32/32 for FP32
+  TaskOptions options;
+  bool fp32() const { return wbit == 32; }
+};
+
+struct ModelEntry {
+  std::string key;      // name used in the grid and the table column
+  std::string arch;     // zoo architecture
+  std::string weights;  // checkpoint path (environment variables expanded)
+  models::ModelOptions options;
+};
+
+struct DataSpec {
+  std::string eval;
+  std::string calibration;
+  int calibration_batches = 16;
+  int batch_size = 64;
+  int eval_batch_size = 100;
+};
+
+struct SweepSpec {
+  std::string name;
+  std::string path;  // the file it came from ("<string>" when parsed from text)
+  std::string text;  // its full text (stored in the results file)
+  uint64_t seed = 1005;
+  DataSpec data;
+  std::vector<ModelEntry> models;
+  std::vector<Cell> cells;
+
+  const ModelEntry& model(const std::string& key) const;
+};
+
+SweepSpec load_sweep(const std::string& path);
+SweepSpec parse_sweep(const std::string& text, const std::string& path);
+
+// "${VAR}" → value; an unset variable throws SweepError naming it (where = "file:line:col").
+std::string expand_env(const std::string& value, const std::string& where);
+
+}  // namespace qsweep::sweep

@@ -1,0 +1,218 @@
+// Sweep files: grid semantics, strict validation with file:line:col, task-id stability.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "sweep/plan.h"
+#include "sweep/sweep_spec.h"
+
+namespace qsweep::sweep {
+namespace {
+
+const std::string kHead = R"(sweep: t
+data: {eval: e.h5, calibration: c.h5}
+models:
+  resnet18: {arch: resnet18, weights: r18.pth}
+  mbv2: {arch: mobilenet_v2, weights: m.pth}
+)";
+
+SweepSpec parse(const std::string& grid) { return parse_sweep(kHead + grid, "t.yaml"); }
+
+std::string cells(const SweepSpec& s) {
+  std::string out;
+  for (const auto& c : s.cells) out += c.model + "/" + c.backend + "/" + c.w_calib + "/" + std::to_string(c.wbit) + " ";
+  return out;
+}
+
+TEST(Grid, ProductInDeclaredOrderLastAxisFastest) {
+  const auto s = parse(R"(grid:
+  - product:
+      model: [resnet18, mbv2]
+      backend: academic
+      w_calib: [minmax, mse]
+      a_calib: ema_minmax
+      wbit: [8, 4]
+      abit: 8
+)");
+  EXPECT_EQ(cells(s),
+            "resnet18/academic/minmax/8 resnet18/academic/minmax/4 resnet18/academic/mse/8 resnet18/academic/mse/4 "
+            "mbv2/academic/minmax/8 mbv2/academic/minmax/4 mbv2/academic/mse/8 mbv2/academic/mse/4 ");
+  EXPECT_EQ(s.model("mbv2").arch, "mobilenetv2_1.0");
+}
+
+TEST(Grid, ZipIncludeExcludeCompose) {
+  const auto s = parse(R"(grid:
+  - product:
+      model: resnet18
+      backend: academic
+      zip:
+        - {w_calib: minmax, a_calib: ema_minmax}
+        - {w_calib: mse, a_calib: ema_mse}
+      wbit: [8, 4]
+      abit: 8
+    exclude:
+      - {w_calib: mse, wbit: 8}
+    include:
+      - {model: [resnet18, mbv2], backend: tensorrt, w_calib: none, a_calib: none, wbit: 32, abit: 32}
+)");
+  EXPECT_EQ(cells(s),
+            "resnet18/academic/minmax/8 resnet18/academic/minmax/4 resnet18/academic/mse/4 "
+            "resnet18/tensorrt/none/32 mbv2/tensorrt/none/32 ");
+  EXPECT_EQ(s.cells[2].a_calib, "ema_mse");
+  EXPECT_TRUE(s.cells[3].fp32());
+}
+
+TEST(Grid, ZipAsMappingOfListsAndOptions) {
+  const auto s = parse(R"(options: {a_p: 2.4}
+grid:
+  - product:
+      model: resnet18
+      backend: TensorRT
+      zip: {w_calib: [minmax, mse], a_calib: [ema_minmax, ema_mse]}
+      wbit: 8
+      abit: 8
+      symmetric_range: [true, false]
+    options: {w_p: 3.0}
+)");
+  ASSERT_EQ(s.cells.size(), 4u);
+  EXPECT_EQ(s.cells[0].backend, "tensorrt");
+  EXPECT_EQ(s.cells[1].options.symmetric_range, false);
+  EXPECT_EQ(s.cells[3].a_calib, "ema_mse");
+  EXPECT_EQ(s.cells[0].options.a_p, 2.4);
+  EXPECT_EQ(s.cells[0].options.w_p, 3.0);
+}
+
+TEST(Grid, EnvironmentVariablesInPaths) {
+  setenv("QSWEEP_TEST_SHARDS", "/data/x", 1);
+  const auto s = parse_sweep(R"(sweep: t
+data:
+  eval: ${QSWEEP_TEST_SHARDS}/val.h5
+  calibration: c.h5
+models: {resnet18: {weights: w.pth}}
+grid: [{include: [{model: resnet18, backend: academic, w_calib: none, a_calib: none, wbit: 32, abit: 32}]}]
+)",
+                             "t.yaml");
+  EXPECT_EQ(s.data.eval, "/data/x/val.h5");
+}
+
+struct Bad {
+  const char* name;
+  std::string text;
+  const char* location;  // expected "t.yaml:L:C"
+  const char* message;   // a fragment
+};
+
+const std::string kGood = R"(grid:
+  - product: {model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}
+)";
+
+class Malformed : public ::testing::TestWithParam<Bad> {};
+
+TEST_P(Malformed, FailsWithFileLineColumnAndReason) {
+  const auto& b = GetParam();
+  try {
+    parse_sweep(b.text, "t.yaml");
+    FAIL() << b.name << " parsed";
+  } catch (const SweepError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind(b.location, 0), 0u) << b.name << ": " << m;
+    EXPECT_NE(m.find(b.message), std::string::npos) << b.name << ": " << m;
+  }
+}
+
+std::string grid_with(const std::string& product) { return kHead + "grid:\n  - product: " + product + "\n"; }
+
+INSTANTIATE_TEST_SUITE_P(
+    Sweep, Malformed,
+    ::testing::Values(
+        Bad{"syntax", "sweep: [unclosed\n", "t.yaml:", "YAML syntax error"},
+        Bad{"not a map", "- a\n- b\n", "t.yaml", "YAML mapping"},
+        Bad{"missing grid", kHead, "t.yaml", "missing top-level key 'grid'"},
+        Bad{"unknown top key", kHead + "gird: []\n" + kGood, "t.yaml:6:1", "did you mean 'grid'?"},
+        Bad{"unknown data key", "sweep: t\ndata: {eval: e, calibration: c, batchsize: 3}\nmodels: {r: {weights: w}}\n" + kGood,
+            "t.yaml:2:33", "did you mean 'batch_size'?"},
+        Bad{"negative batch", "sweep: t\ndata: {eval: e, calibration: c, batch_size: -1}\nmodels: {r: {weights: w}}\n" + kGood,
+            "t.yaml:2:45", "must be positive"},
+        Bad{"unknown arch", "sweep: t\ndata: {eval: e, calibration: c}\nmodels: {r: {arch: resnet19, weights: w}}\n" + kGood,
+            "t.yaml:3:20", "did you mean 'resnet18'?"},
+        Bad{"model without weights", "sweep: t\ndata: {eval: e, calibration: c}\nmodels: {resnet18: {arch: resnet18}}\n" + kGood,
+            "t.yaml:3:20", "missing 'weights'"},
+        Bad{"unknown model in grid",
+            grid_with("{model: resnet34, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}"),
+            "t.yaml:7:22", "unknown model 'resnet34'"},
+        Bad{"unknown calibrator",
+            grid_with("{model: resnet18, backend: academic, w_calib: minmax, a_calib: emamse, wbit: 8, abit: 8}"),
+            "t.yaml:7:77", "did you mean 'ema_mse'?"},
+        Bad{"unknown backend",
+            grid_with("{model: resnet18, backend: tensorrt2, w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}"),
+            "t.yaml:7:41", "did you mean 'tensorrt'?"},
+        Bad{"bits out of range",
+            grid_with("{model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 9, abit: 8}"),
+            "t.yaml:7:95", "wbit: 9 not in [2, 8]"},
+        Bad{"bits not a number",
+            grid_with("{model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: four, abit: 8}"),
+            "t.yaml:7:95", "expected an integer"},
+        Bad{"fp32 mixed",
+            grid_with("{model: resnet18, backend: academic, w_calib: none, a_calib: ema_minmax, wbit: 32, abit: 32}"),
+            "t.yaml:7:14", "FP32 cells need"},
+        Bad{"unknown axis",
+            grid_with("{model: resnet18, backend: academic, w_calb: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}"),
+            "t.yaml:7:51", "did you mean 'w_calib'?"},
+        Bad{"missing axis", grid_with("{model: resnet18, backend: academic, w_calib: minmax, wbit: 8, abit: 8}"),
+            "t.yaml:7:14", "grid cell has no 'a_calib'"},
+        Bad{"quantile weights",
+            grid_with("{model: resnet18, backend: academic, w_calib: ema_quantile, a_calib: ema_minmax, wbit: 8, abit: 8}"),
+            "t.yaml:7:60", "per-tensor only"},
+        Bad{"zip length mismatch",
+            kHead + "grid:\n  - product:\n      zip: {w_calib: [minmax, mse], a_calib: [ema_mse]}\n",
+            "t.yaml:8:46", "has 1 values"},
+        Bad{"axis twice",
+            kHead + "grid:\n  - product:\n      w_calib: minmax\n      zip: [{w_calib: mse, a_calib: ema_mse}]\n",
+            "t.yaml:9:23", "given twice"},
+        Bad{"empty list", grid_with("{model: [], backend: academic}"), "t.yaml:7:22", "non-empty list"},
+        Bad{"bad option", kHead + "options: {ema_ratio: 1.5}\n" + kGood, "t.yaml:6:22", "not in [0, 1)"},
+        Bad{"unset env", "sweep: t\ndata:\n  eval: ${QSWEEP_SURELY_UNSET}/v.h5\n  calibration: c\nmodels: {r: {weights: w}}\n" + kGood,
+            "t.yaml:3:9", "QSWEEP_SURELY_UNSET is not set"},
+        Bad{"sweep name with slash", "sweep: a/b\ndata: {eval: e, calibration: c}\nmodels: {r: {weights: w}}\n" + kGood,
+            "t.yaml:1:8", "plain file name"}),
+    [](const ::testing::TestParamInfo<Bad>& i) {
+      std::string n = i.param.name;
+      for (auto& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+      return n;
+    });
+
+TEST(Plan, TaskIdsAreStableAndIndependentOfGridOrder) {
+  const auto a = parse(R"(grid:
+  - product: {model: [resnet18, mbv2], backend: academic, w_calib: [minmax, mse], a_calib: ema_minmax, wbit: 4, abit: 8}
+)");
+  const auto b = parse(R"(grid:
+  - product: {w_calib: [mse, minmax], abit: 8, model: [mbv2, resnet18], backend: academic, a_calib: ema_minmax, wbit: 4}
+)");
+  PlanInputs in{{{"resnet18", "aa"}, {"mbv2", "bb"}}, "fp"};
+  const auto ta = make_plan(a, in), tb = make_plan(b, in);
+  ASSERT_EQ(ta.size(), 4u);
+  std::set<std::string> ids_a, ids_b;
+  for (const auto& t : ta) ids_a.insert(t.id);
+  for (const auto& t : tb) ids_b.insert(t.id);
+  EXPECT_EQ(ids_a, ids_b);
+  EXPECT_EQ(ta[0].id.size(), 16u);
+  // Anything that changes the number changes the id.
+  PlanInputs other_weights{{{"resnet18", "cc"}, {"mbv2", "bb"}}, "fp"};
+  EXPECT_NE(make_plan(a, other_weights)[0].id, ta[0].id);
+  PlanInputs other_data{{{"resnet18", "aa"}, {"mbv2", "bb"}}, "fp2"};
+  EXPECT_NE(make_plan(a, other_data)[0].id, ta[0].id);
+  // A fixed reference: the id of this resolved configuration must never drift between versions.
+  EXPECT_EQ(ta[0].config_json.substr(0, 30), R"({"a_calib":"ema_minmax","abit")");
+}
+
+TEST(Plan, DuplicatesCollapse) {
+  const auto s = parse(R"(grid:
+  - product: {model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}
+  - product: {model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}
+)");
+  EXPECT_EQ(s.cells.size(), 2u);
+  EXPECT_EQ(make_plan(s, {}).size(), 1u);
+}
+
+}  // namespace
+}  // namespace qsweep::sweep

@@ -14,6 +14,7 @@ packages=(
   libgtest-dev                      # unit tests
   libjpeg-dev zlib1g-dev            # ImageNet JPEGs, Fashion-MNIST .gz
   libcli11-dev libfmt-dev nlohmann-json3-dev
+  libssl-dev                        # sha256 of checkpoints (OpenSSL EVP)
   dataset-fashion-mnist             # the embedded default's data
 )
 if [[ "${1:-}" == "--with-python" ]]; then

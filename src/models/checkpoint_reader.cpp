@@ -291,7 +291,7 @@ StateDict read_legacy(const InputFile& f) {
       throw CheckpointError(fmt::format("{}: storage key '{}' missing from the legacy storage list", path, s.key));
     }
     at::Tensor t = at::empty({s.root_numel}, at::TensorOptions().dtype(s.dtype));
-    std::memcpy(t.data_ptr(), bytes.data() + it->second, static_cast<size_t>(t.nbytes()));
+    if (t.nbytes() > 0) std::memcpy(t.data_ptr(), bytes.data() + it->second, static_cast<size_t>(t.nbytes()));
     check_storage_values(path, s, t);
     return t;
   });

@@ -147,6 +147,7 @@ void write_state_dict(const std::string& path, const StateDict& sd) {
   int write_errno = 0;
   try {
     caffe2::serialize::PyTorchStreamWriter writer([&](const void* buf, size_t n) -> size_t {
+      if (n == 0) return 0;  // miniz passes empty records with a null buffer
       const size_t w = std::fwrite(buf, 1, n, file.get());
       if (w != n && write_errno == 0) write_errno = errno;
       return w;

@@ -36,21 +36,35 @@ bool dict_like(const PickleValue* v) {
 
 std::string describe(const PickleValue* v) {
   switch (v->kind) {
-    case PickleKind::kNone: return "None";
-    case PickleKind::kBool: case PickleKind::kInt: case PickleKind::kBigInt: return "an int";
-    case PickleKind::kFloat: return "a float";
-    case PickleKind::kString: case PickleKind::kBytes: return "a string";
-    case PickleKind::kTuple: return "a tuple";
-    case PickleKind::kList: return "a list";
-    case PickleKind::kDict: return "a dict";
-    case PickleKind::kSet: return "a set";
-    case PickleKind::kGlobal: return fmt::format("the class {}", v->s);
+    case PickleKind::kNone:
+      return "None";
+    case PickleKind::kBool:
+    case PickleKind::kInt:
+    case PickleKind::kBigInt:
+      return "an int";
+    case PickleKind::kFloat:
+      return "a float";
+    case PickleKind::kString:
+    case PickleKind::kBytes:
+      return "a string";
+    case PickleKind::kTuple:
+      return "a tuple";
+    case PickleKind::kList:
+      return "a list";
+    case PickleKind::kDict:
+      return "a dict";
+    case PickleKind::kSet:
+      return "a set";
+    case PickleKind::kGlobal:
+      return fmt::format("the class {}", v->s);
     case PickleKind::kObject: {
       const std::string t = pickle_type_name(v);
       return t.empty() ? "an object" : fmt::format("a {} object", t);
     }
-    case PickleKind::kStorage: return "a storage";
-    case PickleKind::kTensor: return "a tensor";
+    case PickleKind::kStorage:
+      return "a storage";
+    case PickleKind::kTensor:
+      return "a tensor";
   }
   return "?";
 }
@@ -70,7 +84,8 @@ class Selector {
 
   Selection select(const PickleValue* root) {
     if (!dict_like(root)) {
-      throw CheckpointError(fmt::format("{}: the checkpoint holds {}, expected a dict of tensors", path_, describe(root)));
+      throw CheckpointError(
+          fmt::format("{}: the checkpoint holds {}, expected a dict of tensors", path_, describe(root)));
     }
     Selection s = find(root, 0);
     if (s.empty()) {
@@ -96,8 +111,8 @@ class Selector {
         Selection s = find(inner, depth + 1);
         if (!s.empty()) return s;
       } else if (inner->kind == PickleKind::kObject && hint_.empty()) {
-        hint_ = fmt::format("; entry '{}' is {} (torch.save(model)?), save model.state_dict() instead", w,
-                            describe(inner));
+        hint_ =
+            fmt::format("; entry '{}' is {} (torch.save(model)?), save model.state_dict() instead", w, describe(inner));
       }
     }
     Selection s;
@@ -105,12 +120,14 @@ class Selector {
     for (const auto& [k, v] : d->entries) {
       const std::string type = pickle_type_name(v);
       if (v->kind == PickleKind::kObject && type.rfind("torch._utils._rebuild_", 0) == 0) {
-        throw CheckpointError(fmt::format("{}: entry '{}' is a tensor rebuilt by {}, which qsweep does not read "
-                                          "(quantized, sparse or device-specific tensor)",
-                                          path_, is_text(k) ? k->s : describe(k), type));
+        throw CheckpointError(
+            fmt::format("{}: entry '{}' is a tensor rebuilt by {}, which qsweep does not read "
+                        "(quantized, sparse or device-specific tensor)",
+                        path_, is_text(k) ? k->s : describe(k), type));
       }
       if (v->kind != PickleKind::kTensor) continue;
-      if (!is_text(k)) throw CheckpointError(fmt::format("{}: a tensor is stored under {}, not a name", path_, describe(k)));
+      if (!is_text(k))
+        throw CheckpointError(fmt::format("{}: a tensor is stored under {}, not a name", path_, describe(k)));
       auto [it, fresh] = index.emplace(k->s, s.size());
       if (fresh) {
         s.emplace_back(k->s, v);
@@ -193,14 +210,14 @@ StateDict read_zip(const InputFile& f) {
   }
   if (pkl == nullptr) {
     const bool script = zip.find(prefix + "constants.pkl") != nullptr;
-    throw CheckpointError(fmt::format("{}: zip archive without <archive>/data.pkl: {}", path,
-                                      script ? "a TorchScript module (torch.jit.save), not a torch.save state dict"
-                                             : "not a torch.save file"));
+    throw CheckpointError(fmt::format(
+        "{}: zip archive without <archive>/data.pkl: {}", path,
+        script ? "a TorchScript module (torch.jit.save), not a torch.save state dict" : "not a torch.save file"));
   }
   if (const ZipEntry* bo = zip.find(prefix + "byteorder")) {
     if (bo->size > 16 || zip.read_string(*bo) != "little") {
-      throw CheckpointError(fmt::format("{}: entry '{}' is not \"little\"; big-endian checkpoints are not supported",
-                                        path, bo->name));
+      throw CheckpointError(
+          fmt::format("{}: entry '{}' is not \"little\"; big-endian checkpoints are not supported", path, bo->name));
     }
   }
   const std::string bytes = zip.read_string(*pkl);
@@ -212,7 +229,8 @@ StateDict read_zip(const InputFile& f) {
   return materialize(path, arena, sel, [&](const StorageSpec& s) {
     const std::string name = prefix + "data/" + s.key;
     const ZipEntry* e = zip.find(name);
-    if (e == nullptr) throw CheckpointError(fmt::format("{}: storage key '{}' missing (no entry '{}')", path, s.key, name));
+    if (e == nullptr)
+      throw CheckpointError(fmt::format("{}: storage key '{}' missing (no entry '{}')", path, s.key, name));
     const uint64_t nbytes = static_cast<uint64_t>(s.root_numel) * storage_element_size(s.dtype);
     if (e->size != nbytes) {
       throw CheckpointError(fmt::format("{}: entry '{}' has {} bytes, its storage declares {} x {} = {} bytes", path,
@@ -239,7 +257,8 @@ StateDict read_legacy(const InputFile& f) {
   };
   const PickleValue* magic = next("legacy header");
   if (magic->kind != PickleKind::kBigInt || magic->s != kLegacyMagic) {
-    throw CheckpointError(fmt::format("{}: a pickle without torch.save's magic number: not a PyTorch checkpoint", path));
+    throw CheckpointError(
+        fmt::format("{}: a pickle without torch.save's magic number: not a PyTorch checkpoint", path));
   }
   const PickleValue* proto = next("legacy header");
   if (proto->kind != PickleKind::kInt || proto->i != kLegacyProtocol) {
@@ -248,14 +267,16 @@ StateDict read_legacy(const InputFile& f) {
                                       kLegacyProtocol));
   }
   const PickleValue* sys_info = next("legacy sys_info");
-  if (sys_info->kind != PickleKind::kDict) throw CheckpointError(fmt::format("{}: legacy sys_info is not a dict", path));
+  if (sys_info->kind != PickleKind::kDict)
+    throw CheckpointError(fmt::format("{}: legacy sys_info is not a dict", path));
   const PickleValue* le = lookup(sys_info, "little_endian");
   if (le != nullptr && !(le->kind == PickleKind::kBool && le->i == 1)) {
     throw CheckpointError(fmt::format("{}: saved on a big-endian machine; not supported", path));
   }
   const PickleValue* root = next("legacy object pickle");
   const PickleValue* keys = next("legacy storage-key list");
-  if (keys->kind != PickleKind::kList) throw CheckpointError(fmt::format("{}: legacy storage keys are not a list", path));
+  if (keys->kind != PickleKind::kList)
+    throw CheckpointError(fmt::format("{}: legacy storage keys are not a list", path));
 
   // Storage data follows the key list, in the list's order: int64 element count, raw bytes.
   std::unordered_map<std::string, uint64_t> data_at;  // root key -> offset of its bytes
@@ -278,8 +299,8 @@ StateDict read_legacy(const InputFile& f) {
     pos += 8;
     const uint64_t nbytes = static_cast<uint64_t>(numel) * storage_element_size(s.dtype);
     if (nbytes > bytes.size() - pos) {
-      throw CheckpointError(fmt::format("{}: truncated: storage '{}' needs {} bytes at offset {}, the file has {}", path,
-                                        k->s, nbytes, pos, bytes.size() - pos));
+      throw CheckpointError(fmt::format("{}: truncated: storage '{}' needs {} bytes at offset {}, the file has {}",
+                                        path, k->s, nbytes, pos, bytes.size() - pos));
     }
     data_at[k->s] = pos;
     pos += nbytes;
@@ -313,9 +334,10 @@ StateDict read_state_dict(const std::string& path) {
     for (size_t i = 0; i < std::min<size_t>(head.size(), 8); ++i) {
       first += fmt::format("{:02x}", static_cast<unsigned char>(head[i]));
     }
-    throw CheckpointError(fmt::format("{}: not a PyTorch checkpoint: neither a zip archive nor a pickle stream "
-                                      "(starts with {})",
-                                      path, first));
+    throw CheckpointError(
+        fmt::format("{}: not a PyTorch checkpoint: neither a zip archive nor a pickle stream "
+                    "(starts with {})",
+                    path, first));
   } catch (const CheckpointError&) {
     throw;
   } catch (const c10::Error& e) {

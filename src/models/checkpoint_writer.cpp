@@ -21,17 +21,28 @@ namespace {
 
 const char* storage_class(at::ScalarType t) {
   switch (t) {
-    case at::kFloat: return "FloatStorage";
-    case at::kDouble: return "DoubleStorage";
-    case at::kHalf: return "HalfStorage";
-    case at::kBFloat16: return "BFloat16Storage";
-    case at::kLong: return "LongStorage";
-    case at::kInt: return "IntStorage";
-    case at::kShort: return "ShortStorage";
-    case at::kChar: return "CharStorage";
-    case at::kByte: return "ByteStorage";
-    case at::kBool: return "BoolStorage";
-    default: return nullptr;
+    case at::kFloat:
+      return "FloatStorage";
+    case at::kDouble:
+      return "DoubleStorage";
+    case at::kHalf:
+      return "HalfStorage";
+    case at::kBFloat16:
+      return "BFloat16Storage";
+    case at::kLong:
+      return "LongStorage";
+    case at::kInt:
+      return "IntStorage";
+    case at::kShort:
+      return "ShortStorage";
+    case at::kChar:
+      return "CharStorage";
+    case at::kByte:
+      return "ByteStorage";
+    case at::kBool:
+      return "BoolStorage";
+    default:
+      return nullptr;
   }
 }
 
@@ -104,7 +115,10 @@ void write_state_dict(const std::string& path, const StateDict& sd) {
     if (!t.defined()) throw CheckpointError(fmt::format("{}: tensor '{}' is undefined", path, name));
     if (t.layout() != at::kStrided || t.is_quantized() || storage_class(t.scalar_type()) == nullptr) {
       throw CheckpointError(fmt::format("{}: tensor '{}' ({}, {}) cannot be written; dense float/int/bool tensors can",
-                                        path, name, c10::toString(t.scalar_type()), t.is_quantized() ? "quantized" : t.is_sparse() ? "sparse" : "strided"));
+                                        path, name, c10::toString(t.scalar_type()),
+                                        t.is_quantized() ? "quantized"
+                                        : t.is_sparse()  ? "sparse"
+                                                         : "strided"));
     }
     data.push_back(t.detach().to(at::kCPU).contiguous());
   }
@@ -130,7 +144,7 @@ void write_state_dict(const std::string& path, const StateDict& sd) {
     p.integer(0);
     p.int_tuple(t.sizes());
     p.int_tuple(t.strides());
-    p.op('\x89');  // requires_grad False
+    p.op('\x89');                            // requires_grad False
     p.global("collections", "OrderedDict");  // backward hooks: OrderedDict()
     p.op(')');
     p.op('R');

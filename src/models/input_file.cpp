@@ -31,8 +31,8 @@ InputFile::~InputFile() {
 
 void InputFile::read(uint64_t offset, void* dst, uint64_t n, const char* what) const {
   if (offset > size_ || n > size_ - offset) {
-    throw CheckpointError(fmt::format("{}: truncated: {} needs bytes [{}, {}) but the file has {}", path_, what,
-                                      offset, offset + n, size_));
+    throw CheckpointError(fmt::format("{}: truncated: {} needs bytes [{}, {}) but the file has {}", path_, what, offset,
+                                      offset + n, size_));
   }
   auto* out = static_cast<char*>(dst);
   uint64_t done = 0;

@@ -33,9 +33,9 @@ namespace {
 // the CPU as map_location='cpu' would).
 bool storage_dtype(const std::string& global, at::ScalarType* out) {
   static const std::unordered_map<std::string, at::ScalarType> kTypes = {
-      {"FloatStorage", at::kFloat}, {"DoubleStorage", at::kDouble}, {"HalfStorage", at::kHalf},
-      {"BFloat16Storage", at::kBFloat16}, {"LongStorage", at::kLong}, {"IntStorage", at::kInt},
-      {"ShortStorage", at::kShort}, {"CharStorage", at::kChar}, {"ByteStorage", at::kByte},
+      {"FloatStorage", at::kFloat},       {"DoubleStorage", at::kDouble}, {"HalfStorage", at::kHalf},
+      {"BFloat16Storage", at::kBFloat16}, {"LongStorage", at::kLong},     {"IntStorage", at::kInt},
+      {"ShortStorage", at::kShort},       {"CharStorage", at::kChar},     {"ByteStorage", at::kByte},
       {"BoolStorage", at::kBool}};
   std::string name;
   if (global.rfind("torch.cuda.", 0) == 0) {
@@ -80,8 +80,10 @@ class Machine {
           if (v > 5) fail(fmt::format("pickle protocol {} is not supported (2-5 are)", v));
           break;
         }
-        case 0x95: u64(); break;  // FRAME: a length hint; the data is already in memory
-        case '.': {               // STOP
+        case 0x95:
+          u64();
+          break;     // FRAME: a length hint; the data is already in memory
+        case '.': {  // STOP
           PickleValue* v = pop();
           *end = pos_;
           return v;
@@ -90,11 +92,21 @@ class Machine {
           if (marks_.size() >= kMaxPickleValues) fail("too many MARKs");
           marks_.push_back(stack_.size());
           break;
-        case ')': push(make(PickleKind::kTuple)); break;
-        case ']': push(make(PickleKind::kList)); break;
-        case '}': push(make(PickleKind::kDict)); break;
-        case 0x8f: push(make(PickleKind::kSet)); break;  // EMPTY_SET
-        case 't': case 'l': case 0x91: {  // TUPLE, LIST, FROZENSET
+        case ')':
+          push(make(PickleKind::kTuple));
+          break;
+        case ']':
+          push(make(PickleKind::kList));
+          break;
+        case '}':
+          push(make(PickleKind::kDict));
+          break;
+        case 0x8f:
+          push(make(PickleKind::kSet));
+          break;  // EMPTY_SET
+        case 't':
+        case 'l':
+        case 0x91: {  // TUPLE, LIST, FROZENSET
           const size_t k = pop_mark();
           PickleValue* v = make(op == 't' ? PickleKind::kTuple : op == 'l' ? PickleKind::kList : PickleKind::kSet);
           v->items.assign(stack_.begin() + k, stack_.end());
@@ -102,7 +114,9 @@ class Machine {
           push(v);
           break;
         }
-        case 0x85: case 0x86: case 0x87: {  // TUPLE1-3
+        case 0x85:
+        case 0x86:
+        case 0x87: {  // TUPLE1-3
           const size_t n = op - 0x84u;
           if (stack_.size() < floor() + n) underflow();
           PickleValue* v = make(PickleKind::kTuple);
@@ -125,7 +139,8 @@ class Machine {
           append_to(top(), &v, 1);
           break;
         }
-        case 'e': case 0x90: {  // APPENDS, ADDITEMS
+        case 'e':
+        case 0x90: {  // APPENDS, ADDITEMS
           const size_t k = pop_mark();
           if (k <= floor()) underflow();
           append_to(stack_[k - 1], stack_.data() + k, stack_.size() - k);
@@ -146,29 +161,52 @@ class Machine {
           stack_.resize(k);
           break;
         }
-        case 'K': push_int(u8()); break;   // BININT1
-        case 'M': push_int(u16()); break;  // BININT2
-        case 'J': push_int(static_cast<int32_t>(u32())); break;  // BININT
-        case 0x8a: push_long(u8()); break;  // LONG1
-        case 0x8b: {                        // LONG4
+        case 'K':
+          push_int(u8());
+          break;  // BININT1
+        case 'M':
+          push_int(u16());
+          break;  // BININT2
+        case 'J':
+          push_int(static_cast<int32_t>(u32()));
+          break;  // BININT
+        case 0x8a:
+          push_long(u8());
+          break;      // LONG1
+        case 0x8b: {  // LONG4
           const auto n = static_cast<int32_t>(u32());
           if (n < 0) fail("LONG4 with a negative length");
           push_long(static_cast<uint64_t>(n));
           break;
         }
-        case 'X': push_text(PickleKind::kString, u32()); break;     // BINUNICODE
-        case 0x8c: push_text(PickleKind::kString, u8()); break;     // SHORT_BINUNICODE
-        case 0x8d: push_text(PickleKind::kString, u64()); break;    // BINUNICODE8
-        case 'U': push_text(PickleKind::kString, u8()); break;      // SHORT_BINSTRING (Python 2 str)
-        case 'T': {                                                  // BINSTRING
+        case 'X':
+          push_text(PickleKind::kString, u32());
+          break;  // BINUNICODE
+        case 0x8c:
+          push_text(PickleKind::kString, u8());
+          break;  // SHORT_BINUNICODE
+        case 0x8d:
+          push_text(PickleKind::kString, u64());
+          break;  // BINUNICODE8
+        case 'U':
+          push_text(PickleKind::kString, u8());
+          break;     // SHORT_BINSTRING (Python 2 str)
+        case 'T': {  // BINSTRING
           const auto n = static_cast<int32_t>(u32());
           if (n < 0) fail("BINSTRING with a negative length");
           push_text(PickleKind::kString, static_cast<uint64_t>(n));
           break;
         }
-        case 'C': push_text(PickleKind::kBytes, u8()); break;   // SHORT_BINBYTES
-        case 'B': push_text(PickleKind::kBytes, u32()); break;  // BINBYTES
-        case 0x8e: case 0x96: push_text(PickleKind::kBytes, u64()); break;  // BINBYTES8, BYTEARRAY8
+        case 'C':
+          push_text(PickleKind::kBytes, u8());
+          break;  // SHORT_BINBYTES
+        case 'B':
+          push_text(PickleKind::kBytes, u32());
+          break;  // BINBYTES
+        case 0x8e:
+        case 0x96:
+          push_text(PickleKind::kBytes, u64());
+          break;     // BINBYTES8, BYTEARRAY8
         case 'G': {  // BINFLOAT, big-endian
           const unsigned char* b = reinterpret_cast<const unsigned char*>(need(8));
           uint64_t bits = 0;
@@ -178,8 +216,11 @@ class Machine {
           push(v);
           break;
         }
-        case 'N': push(make(PickleKind::kNone)); break;
-        case 0x88: case 0x89: {  // NEWTRUE, NEWFALSE
+        case 'N':
+          push(make(PickleKind::kNone));
+          break;
+        case 0x88:
+        case 0x89: {  // NEWTRUE, NEWFALSE
           PickleValue* v = make(PickleKind::kBool);
           v->i = op == 0x88;
           push(v);
@@ -236,12 +277,24 @@ class Machine {
           if (obj->kind == PickleKind::kObject && obj->state == nullptr) obj->state = state;
           break;
         }
-        case 'q': memo_put(u8()); break;             // BINPUT
-        case 'r': memo_put(u32()); break;            // LONG_BINPUT
-        case 0x94: memo_put(memo_.size()); break;    // MEMOIZE
-        case 'h': push(memo_get(u8())); break;   // BINGET
-        case 'j': push(memo_get(u32())); break;  // LONG_BINGET
-        case 'Q': push(persistent_load(pop())); break;  // BINPERSID
+        case 'q':
+          memo_put(u8());
+          break;  // BINPUT
+        case 'r':
+          memo_put(u32());
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_put(memo_.size());
+          break;  // MEMOIZE
+        case 'h':
+          push(memo_get(u8()));
+          break;  // BINGET
+        case 'j':
+          push(memo_get(u32()));
+          break;  // LONG_BINGET
+        case 'Q':
+          push(persistent_load(pop()));
+          break;   // BINPERSID
         case '0':  // POP: with nothing above the mark, Python pops the mark itself
           if (stack_.size() > floor()) {
             stack_.pop_back();
@@ -249,8 +302,12 @@ class Machine {
             pop_mark();
           }
           break;
-        case '1': stack_.resize(pop_mark()); break;  // POP_MARK
-        case '2': push(top()); break;                // DUP
+        case '1':
+          stack_.resize(pop_mark());
+          break;  // POP_MARK
+        case '2':
+          push(top());
+          break;  // DUP
         default:
           fail(fmt::format("unsupported pickle opcode 0x{:02x}{}", op,
                            op >= 0x20 && op < 0x7f ? fmt::format(" ('{}')", static_cast<char>(op)) : ""));
@@ -434,8 +491,10 @@ class Machine {
     t.offset = a[1]->i;
     if (!int_list(a[2], &t.sizes) || !int_list(a[3], &t.strides)) fail("tensor size/stride is not a tuple of ints");
     const StorageSpec& st = arena_.storages[static_cast<size_t>(t.storage)];
-    auto shape = [&] { return fmt::format("size ({}) stride ({}) offset {}", fmt::join(t.sizes, ", "),
-                                          fmt::join(t.strides, ", "), t.offset); };
+    auto shape = [&] {
+      return fmt::format("size ({}) stride ({}) offset {}", fmt::join(t.sizes, ", "), fmt::join(t.strides, ", "),
+                         t.offset);
+    };
     if (t.sizes.size() != t.strides.size() || t.sizes.size() > kMaxDims) fail(fmt::format("bad tensor {}", shape()));
     int64_t numel = 1, last = 0;
     bool empty = false;
@@ -451,13 +510,13 @@ class Machine {
       }
     }
     int64_t needed = 0;  // elements of the storage the view reaches
-    if (t.offset < 0 || (empty ? __builtin_add_overflow(t.offset, 0, &needed)
-                               : __builtin_add_overflow(t.offset, last + 1, &needed))) {
+    if (t.offset < 0 ||
+        (empty ? __builtin_add_overflow(t.offset, 0, &needed) : __builtin_add_overflow(t.offset, last + 1, &needed))) {
       fail(fmt::format("bad tensor {}", shape()));
     }
     if (needed > st.numel) {
-      fail(fmt::format("tensor {} exceeds its storage '{}' ({} elements, the view needs {})", shape(), st.key,
-                       st.numel, needed));
+      fail(fmt::format("tensor {} exceeds its storage '{}' ({} elements, the view needs {})", shape(), st.key, st.numel,
+                       needed));
     }
     PickleValue* v = make(PickleKind::kTensor);
     v->spec = static_cast<int32_t>(arena_.tensors.size());
@@ -541,8 +600,8 @@ class Machine {
 
 }  // namespace
 
-const PickleValue* unpickle(const char* data, size_t size, size_t start, PickleArena& arena,
-                            const std::string& where, size_t* end) {
+const PickleValue* unpickle(const char* data, size_t size, size_t start, PickleArena& arena, const std::string& where,
+                            size_t* end) {
   Machine m(data, size, start, arena, where);
   return m.run(end);
 }

@@ -28,8 +28,17 @@
 namespace qsweep::models {
 
 enum class PickleKind : uint8_t {
-  kNone, kBool, kInt, kBigInt, kFloat, kString, kBytes,
-  kTuple, kList, kDict, kSet,
+  kNone,
+  kBool,
+  kInt,
+  kBigInt,
+  kFloat,
+  kString,
+  kBytes,
+  kTuple,
+  kList,
+  kDict,
+  kSet,
   kGlobal,   // s = "module.name"
   kObject,   // an opaque call or instance: callable, args, state
   kStorage,  // spec indexes PickleArena::storages
@@ -38,15 +47,15 @@ enum class PickleKind : uint8_t {
 
 struct PickleValue {
   PickleKind kind = PickleKind::kNone;
-  int64_t i = 0;  // kBool, kInt
-  double f = 0;   // kFloat
-  std::string s;  // kString, kBytes, kBigInt (little-endian two's complement), kGlobal
-  std::vector<PickleValue*> items;                            // kTuple, kList, kSet; kObject appends
+  int64_t i = 0;                    // kBool, kInt
+  double f = 0;                     // kFloat
+  std::string s;                    // kString, kBytes, kBigInt (little-endian two's complement), kGlobal
+  std::vector<PickleValue*> items;  // kTuple, kList, kSet; kObject appends
   std::vector<std::pair<PickleValue*, PickleValue*>> entries;  // kDict; kObject setitems (dict subclasses)
-  PickleValue* callable = nullptr;                            // kObject
-  PickleValue* args = nullptr;                                // kObject
-  PickleValue* state = nullptr;                               // kObject (BUILD)
-  int32_t spec = -1;                                          // kStorage, kTensor
+  PickleValue* callable = nullptr;                             // kObject
+  PickleValue* args = nullptr;                                 // kObject
+  PickleValue* state = nullptr;                                // kObject (BUILD)
+  int32_t spec = -1;                                           // kStorage, kTensor
 };
 
 // A storage as its persistent id declares it: ('storage', torch.FloatStorage, key, location, numel
@@ -54,7 +63,7 @@ struct PickleValue {
 struct StorageSpec {
   std::string key;  // the zip entry data/<key> or the legacy storage key; for a view, the view key
   at::ScalarType dtype = at::kFloat;
-  int64_t numel = 0;  // elements of the storage (the view's numel for a view)
+  int64_t numel = 0;     // elements of the storage (the view's numel for a view)
   std::string root_key;  // == key unless a legacy view
   int64_t root_offset = 0;
   int64_t root_numel = 0;
@@ -85,8 +94,8 @@ inline constexpr size_t kMaxPickleValues = size_t{1} << 20;
 
 // Runs the pickle starting at data[start] up to its STOP; *end is set past the STOP. `where`
 // prefixes every error message. Throws CheckpointError.
-const PickleValue* unpickle(const char* data, size_t size, size_t start, PickleArena& arena,
-                            const std::string& where, size_t* end);
+const PickleValue* unpickle(const char* data, size_t size, size_t start, PickleArena& arena, const std::string& where,
+                            size_t* end);
 
 // Dotted name of a kGlobal, or of the callable of a kObject ("" otherwise); for error messages.
 std::string pickle_type_name(const PickleValue* v);

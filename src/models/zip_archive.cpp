@@ -82,20 +82,20 @@ ZipReader::ZipReader(const InputFile& file) : file_(file) {
     cd_limit = rec_offset;
   }
   if (cd_offset > cd_limit || cd_size > cd_limit - cd_offset) {
-    throw CheckpointError(fmt::format("{}: zip central directory [{}, +{}) lies outside the archive", path,
-                                      cd_offset, cd_size));
+    throw CheckpointError(
+        fmt::format("{}: zip central directory [{}, +{}) lies outside the archive", path, cd_offset, cd_size));
   }
   if (count > cd_size / kCentralSize) {
-    throw CheckpointError(
-        fmt::format("{}: zip claims {} entries but its directory has room for {}", path, count, cd_size / kCentralSize));
+    throw CheckpointError(fmt::format("{}: zip claims {} entries but its directory has room for {}", path, count,
+                                      cd_size / kCentralSize));
   }
   const std::string cd = file.read_string(cd_offset, cd_size, "the zip central directory");
   entries_.reserve(static_cast<size_t>(count));
   uint64_t pos = 0;
   for (uint64_t i = 0; i < count; ++i) {
     if (cd_size - pos < kCentralSize || le32(cd.data() + pos) != kCentralSig) {
-      throw CheckpointError(fmt::format("{}: malformed zip central directory entry {} at offset {}", path, i,
-                                        cd_offset + pos));
+      throw CheckpointError(
+          fmt::format("{}: malformed zip central directory entry {} at offset {}", path, i, cd_offset + pos));
     }
     const char* h = cd.data() + pos;
     ZipEntry e;
@@ -132,8 +132,8 @@ ZipReader::ZipReader(const InputFile& file) : file_(file) {
       xp += 4 + len;
     }
     if (e.method == 0 && csize != e.size) {
-      throw CheckpointError(fmt::format("{}: zip entry '{}' is stored but its sizes differ ({} vs {})", path, e.name,
-                                        csize, e.size));
+      throw CheckpointError(
+          fmt::format("{}: zip entry '{}' is stored but its sizes differ ({} vs {})", path, e.name, csize, e.size));
     }
     if (e.local_offset >= cd_offset || e.size > cd_offset - e.local_offset) {
       throw CheckpointError(fmt::format("{}: zip entry '{}' ([{}, +{}) bytes) lies outside the archive's data", path,
@@ -156,9 +156,10 @@ uint64_t ZipReader::data_offset(const ZipEntry& e) const {
   const std::string& path = file_.path();
   if (e.flags & 1) throw CheckpointError(fmt::format("{}: zip entry '{}' is encrypted", path, e.name));
   if (e.method != 0) {
-    throw CheckpointError(fmt::format("{}: zip entry '{}' uses compression method {}; only stored entries (what "
-                                      "torch.save writes) are supported",
-                                      path, e.name, e.method));
+    throw CheckpointError(
+        fmt::format("{}: zip entry '{}' uses compression method {}; only stored entries (what "
+                    "torch.save writes) are supported",
+                    path, e.name, e.method));
   }
   char h[kLocalSize];
   file_.read(e.local_offset, h, kLocalSize, "a zip local header");

@@ -1,6 +1,8 @@
 // Checkpoint I/O: committed torch.save fixtures (tools/make_checkpoint_fixtures.py), malformed and
 // fuzzed files that must fail with CheckpointError naming the path, round trips through C++ and
 // through Python's torch.load, torchvision's resnet18 generated at test time, sha256.
+#include "models/checkpoint.h"
+
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
@@ -13,7 +15,6 @@
 #include <random>
 #include <sstream>
 
-#include "models/checkpoint.h"
 #include "models/zip_archive.h"
 
 namespace qsweep::models {
@@ -175,10 +176,10 @@ std::string write_zip(const std::string& name, const std::map<std::string, std::
 const std::string kSixFloats(24, '\0');
 
 TEST(Checkpoint, HandBuiltPicklesFailWithTheirReason) {
-  ASSERT_EQ(read_state_dict(write_zip("ok.pt", {{"data.pkl", Pickle().tensor_dict("w", 6, 6).b},
-                                                {"data/0", kSixFloats}}))
-                .size(),
-            1u);
+  ASSERT_EQ(
+      read_state_dict(write_zip("ok.pt", {{"data.pkl", Pickle().tensor_dict("w", 6, 6).b}, {"data/0", kSixFloats}}))
+          .size(),
+      1u);
   expect_error(write_zip("opcode.pt", {{"data.pkl", Pickle().op("I1\n.").b}}),
                "unsupported pickle opcode 0x49 ('I') at pickle offset 2");
   expect_error(write_zip("nokey.pt", {{"data.pkl", Pickle().tensor_dict("w", 6, 6).b}}), "storage key '0' missing");
@@ -201,14 +202,20 @@ TEST(Checkpoint, HandBuiltPicklesFailWithTheirReason) {
   // Hostile structure: a dict that wraps itself, a list that contains itself, deep nesting, too many values.
   expect_error(write_zip("selfwrap.pt", {{"data.pkl", Pickle().op("}q\x01").text("model").op("h\x01s.").b}}),
                "nested deeper than");
-  expect_error(write_zip("cycle.pt", {{"data.pkl", Pickle().op("]q\x01h\x01" "a.").b}}), "holds a list");
-  expect_error(write_zip("deep.pt", {{"data.pkl", Pickle().op(std::string(300000, ']') + std::string(299999, 'a') + ".").b}}),
+  expect_error(write_zip("cycle.pt", {{"data.pkl", Pickle()
+                                                       .op("]q\x01h\x01"
+                                                           "a.")
+                                                       .b}}),
                "holds a list");
+  expect_error(
+      write_zip("deep.pt", {{"data.pkl", Pickle().op(std::string(300000, ']') + std::string(299999, 'a') + ".").b}}),
+      "holds a list");
   expect_error(write_zip("many.pt", {{"data.pkl", Pickle().op(std::string(1100000, 'N') + ".").b}}), "refusing");
   // A whole nn.Module (torch.save(model)) is an opaque object: the hint says what to save instead.
-  expect_error(write_zip("module.pt", {{"data.pkl", Pickle().op("}").text("model").global("mymodels", "Net")
-                                                        .op(")\x81}b").op("s.").b}}),
-               "entry 'model' is a mymodels.Net object");
+  expect_error(
+      write_zip("module.pt",
+                {{"data.pkl", Pickle().op("}").text("model").global("mymodels", "Net").op(")\x81}b").op("s.").b}}),
+      "entry 'model' is a mymodels.Net object");
 }
 
 // ---- Fuzzing: every mutation must throw CheckpointError or read; nothing may crash ----
@@ -282,14 +289,14 @@ TEST(Checkpoint, FuzzedPicklesInValidZipsThrowOrRead) {
 StateDict sample_state_dict() {
   StateDict sd;
   const at::Tensor base = at::arange(-6, 6, at::kDouble) / 4;
-  for (at::ScalarType dt : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kLong, at::kInt, at::kShort,
-                            at::kChar, at::kByte}) {
+  for (at::ScalarType dt :
+       {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kLong, at::kInt, at::kShort, at::kChar, at::kByte}) {
     const bool fp = at::isFloatingType(dt);
     sd.emplace_back(std::string("x_") + c10::toString(dt), (fp ? base : base * 4 + 6).to(dt).reshape({3, 4}));
   }
   sd.emplace_back("mask", at::arange(5) % 2 == 0);
   sd.emplace_back("transposed", at::arange(6, at::kFloat).reshape({2, 3}).t());  // non-contiguous
-  sd.emplace_back("slice", at::arange(10, at::kFloat).slice(0, 3, 7));          // storage offset 3
+  sd.emplace_back("slice", at::arange(10, at::kFloat).slice(0, 3, 7));           // storage offset 3
   sd.emplace_back("scalar", at::scalar_tensor(1.5));
   sd.emplace_back("empty", at::zeros({0, 2}));
   sd.emplace_back("big", at::randn({70000}, at::kFloat));  // sizes past BININT2
@@ -329,13 +336,15 @@ TEST(Checkpoint, PythonTorchLoadReadsWhatCppWrites) {
   const std::string path = ::testing::TempDir() + "for_python.pt";
   write_state_dict(path, sd);
   int status = 0;
-  const std::string out = run(fmt::format(
-      "{} -c 'import json, sys, torch\n"
-      "sd = torch.load(sys.argv[1])\n"
-      "assert type(sd) is dict, type(sd)\n"
-      "print(json.dumps([dict(name=k, shape=list(v.shape), dtype=str(v.dtype)[6:], sum=float(v.double().sum()),"
-      " values=v.double().flatten().tolist()) for k, v in sd.items()]))' {}",
-      kPython, path), &status);
+  const std::string out =
+      run(fmt::format(
+              "{} -c 'import json, sys, torch\n"
+              "sd = torch.load(sys.argv[1])\n"
+              "assert type(sd) is dict, type(sd)\n"
+              "print(json.dumps([dict(name=k, shape=list(v.shape), dtype=str(v.dtype)[6:], sum=float(v.double().sum()),"
+              " values=v.double().flatten().tolist()) for k, v in sd.items()]))' {}",
+              kPython, path),
+          &status);
   ASSERT_EQ(status, 0) << out;
   expect_matches(sd, nlohmann::json::parse(out), "python torch.load");
 }
@@ -344,14 +353,16 @@ TEST(Checkpoint, ReadsTorchvisionResnet18LikePython) {
   if (!python_has("torch, torchvision")) GTEST_SKIP() << kPython << " cannot import torchvision";
   const std::string path = ::testing::TempDir() + "resnet18.pth";  // 47 MB: generated, never committed
   int status = 0;
-  const std::string out = run(fmt::format(
-      "{} -c 'import json, sys, torch, torchvision\n"
-      "torch.manual_seed(0)\n"
-      "sd = torchvision.models.resnet18().state_dict()\n"
-      "torch.save(sd, sys.argv[1])\n"
-      "print(json.dumps([dict(name=k, shape=list(v.shape), dtype=str(v.dtype)[6:], sum=float(v.double().sum()))"
-      " for k, v in sd.items()]))' {}",
-      kPython, path), &status);
+  const std::string out =
+      run(fmt::format(
+              "{} -c 'import json, sys, torch, torchvision\n"
+              "torch.manual_seed(0)\n"
+              "sd = torchvision.models.resnet18().state_dict()\n"
+              "torch.save(sd, sys.argv[1])\n"
+              "print(json.dumps([dict(name=k, shape=list(v.shape), dtype=str(v.dtype)[6:], sum=float(v.double().sum()))"
+              " for k, v in sd.items()]))' {}",
+              kPython, path),
+          &status);
   ASSERT_EQ(status, 0) << out;
   const auto rows = nlohmann::json::parse(out);
   ASSERT_EQ(rows.size(), 122u);

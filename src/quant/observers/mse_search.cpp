@@ -10,6 +10,9 @@
 #include <vector>
 
 namespace qsweep::quant {
+
+std::pair<at::Tensor, at::Tensor> mse_search_batch_cpu(const at::Tensor& x, double p, const QScheme& scheme);
+
 namespace {
 
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 · 2^23
@@ -130,7 +133,18 @@ RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, d
   return choice;
 }
 
-std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x, double p, const QScheme& scheme) {
+std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x_any, double p, const QScheme& scheme) {
+  // The blocked kernel runs on the CPU; a CUDA activation is copied once per batch (the search
+  // itself is what costs, not the copy).
+  const auto x = x_any.device().is_cpu() ? x_any : x_any.to(at::kCPU);
+  const auto device = x_any.device();
+  auto on_device = [&](std::pair<at::Tensor, at::Tensor> r) {
+    return std::make_pair(r.first.to(device), r.second.to(device));
+  };
+  return on_device(mse_search_batch_cpu(x, p, scheme));
+}
+
+std::pair<at::Tensor, at::Tensor> mse_search_batch_cpu(const at::Tensor& x, double p, const QScheme& scheme) {
   if (!scheme.per_channel) {
     auto [lo, hi] = at::aminmax(x);
     const auto c = mse_search(x, lo.item<float>(), hi.item<float>(), kMseStepsPerTensor, p, scheme);

@@ -1,0 +1,80 @@
+// CUDA builds only (skipped elsewhere): the quantization core and the executor on a GPU give the
+// CPU's results — fake-quant bit-identical to ATen's CUDA kernels and to the CPU path.
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <gtest/gtest.h>
+
+#include "graph/executor.h"
+#include "models/zoo.h"
+#include "quant/fake_quant.h"
+#include "quant/observer.h"
+#include "quant/quantized_model.h"
+
+namespace qsweep {
+namespace {
+
+class Cuda : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA in this LibTorch build or no GPU";
+    at::globalContext().setAllowTF32CuBLAS(false);
+    at::globalContext().setAllowTF32CuDNN(false);
+  }
+};
+
+TEST_F(Cuda, FakeQuantizeMatchesAtenAndCpuBitForBit) {
+  at::manual_seed(0);
+  const auto x = at::randn({64, 64, 56, 56}) * 2;
+  const auto xg = x.to(at::kCUDA);
+  for (int bits : {2, 4, 8}) {
+    const quant::QScheme s{bits, false};
+    const auto qp = quant::compute_qparams(at::scalar_tensor(-3.0f), at::scalar_tensor(4.0f), s);
+    const auto gpu = quant::fake_quantize(xg, qp, s.range(), -1);
+    EXPECT_TRUE(at::equal(gpu, quant::fake_quantize_aten(xg, qp, s.range(), -1))) << bits;
+    EXPECT_TRUE(at::equal(gpu.cpu(), quant::fake_quantize(x, qp, s.range(), -1))) << bits;
+  }
+  const auto w = at::randn({32, 16, 3, 3});
+  const quant::QScheme pc{4, false, true, 0};
+  auto [lo, hi] = at::aminmax(w.flatten(1), 1);
+  const auto qp = quant::compute_qparams(lo, hi, pc);
+  EXPECT_TRUE(at::equal(quant::fake_quantize(w.cuda(), qp, pc.range(), 0).cpu(), quant::fake_quantize(w, qp, pc.range(), 0)));
+}
+
+TEST_F(Cuda, ObserversGiveTheCpuRanges) {
+  at::manual_seed(1);
+  const auto x = at::relu(at::randn({16, 32, 28, 28}));
+  for (const char* name : {"minmax", "ema_minmax", "ema_quantile", "mse", "ema_mse"}) {
+    quant::ObserverOptions o;
+    o.scheme = {4, false};
+    auto cpu = quant::make_observer(name, o), gpu = quant::make_observer(name, o);
+    cpu->observe(x);
+    gpu->observe(x.cuda());
+    EXPECT_EQ(cpu->max_val().item<float>(), gpu->max_val().cpu().item<float>()) << name;
+  }
+}
+
+TEST_F(Cuda, QuantizedResNet18OnGpuMatchesCpu) {
+  at::manual_seed(2);
+  models::ModelOptions mo;
+  mo.width = 0.5;
+  auto g = models::build_model("resnet18", mo);
+  quant::CalibrationConfig c;
+  c.wbit = 4;
+  auto cpu = quant::prepare(g, quant::academic_backend(), c);
+  for (const auto& name : g.params.names()) g.params.at(name) = g.params.at(name).cuda();
+  auto gpu = quant::prepare(g, quant::academic_backend(), c);
+  const auto x = at::randn({8, 3, 64, 64});
+  at::NoGradGuard ng;
+  for (auto* qm : {&cpu, &gpu}) {
+    qm->set_mode(quant::Mode::kCalibrateActivations);
+    graph::run(qm->graph, qm == &gpu ? x.cuda() : x, qm->exec_options());
+    qm->calibrate_weights();
+    qm->set_mode(quant::Mode::kQuantize);
+  }
+  const auto yc = graph::run(cpu.graph, x, cpu.exec_options());
+  const auto yg = graph::run(gpu.graph, x.cuda(), gpu.exec_options()).cpu();
+  EXPECT_LE(((yc - yg).abs().max() / yc.abs().max()).item<float>(), 1e-3);
+}
+
+}  // namespace
+}  // namespace qsweep

@@ -4,6 +4,7 @@
 //
 //   build/quant_bench [--shape 64,64,56,56] [--threads 1] [--reps 5]
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

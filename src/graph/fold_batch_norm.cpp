@@ -1,6 +1,7 @@
 // FoldBatchNorm (passes.h). Folding happens in float32 with the eval-mode statistics, as
 // torch.fx's fuse_conv_bn_eval does; the BN node and its parameters are removed.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <fmt/format.h>
 
 #include "graph/passes.h"

@@ -4,6 +4,7 @@
 #include "models/torch_unpickler.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cstring>
 #include <limits>

@@ -3,6 +3,7 @@
 #include "pipeline/train.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 

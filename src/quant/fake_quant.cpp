@@ -6,6 +6,7 @@
 #include "quant/fake_quant.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 

@@ -1,6 +1,7 @@
 // CUDA builds only (skipped elsewhere): the quantization core and the executor on a GPU give the
 // CPU's results — fake-quant bit-identical to ATen's CUDA kernels and to the CPU path.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/Context.h>
 #include <gtest/gtest.h>
 

@@ -3,6 +3,7 @@
 // RegNetX-600MF layouts from tools/reference_models.py), and the save → torch.load round trip.
 // The Python side runs at test time with Debian's /usr/bin/python3; skipped where it has no torch.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>

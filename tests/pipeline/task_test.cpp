@@ -1,6 +1,7 @@
 // The naive PTQ task on small models trained here on Fashion-MNIST: the calibration protocol
 // (SPEC §4) and the accuracy relations every PTQ implementation must show.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include "data/idx_file.h"

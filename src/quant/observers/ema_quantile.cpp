@@ -25,7 +25,7 @@ class EmaQuantileObserver final : public Observer {
     const float hi = hi_t.item<float>();
     const float range = std::max(-lo, hi);
     const int bins = options_.quantile_bins;
-    const auto hist = at::histc(at::abs(x), bins, 0.0, range).contiguous();
+    const auto hist = at::histc(at::abs(x), bins, 0.0, range).to(at::kCPU).contiguous();
     const float* count = hist.data_ptr<float>();
     const double target = options_.quantile_threshold * static_cast<double>(x.numel());
     const float width = (legacy_ ? hi : range) / static_cast<float>(bins);

@@ -177,6 +177,15 @@ Graph Graph::clone() const {
   return g;
 }
 
+c10::Device Graph::device() const {
+  for (const auto& p : params.names()) return params.at(p).device();
+  return c10::Device(c10::kCPU);
+}
+
+void Graph::to(c10::Device device) {
+  for (const auto& p : params.names()) params.set(p, params.at(p).to(device));
+}
+
 Builder::Builder(std::string graph_name) { g_.name = std::move(graph_name); }
 
 int Builder::push(Op op, const std::string& name, std::vector<int> inputs, std::map<std::string, AttrValue> attrs) {

@@ -105,6 +105,10 @@ struct Graph {
   void validate() const;
   // A deep copy whose tensors share no storage with this graph.
   Graph clone() const;
+  // Where the parameters live (CPU for a graph without any).
+  c10::Device device() const;
+  // Moves every parameter and buffer to `device`.
+  void to(c10::Device device);
 };
 
 // Emits nodes and initialised parameters (torchvision's initialisers; seed with at::manual_seed).

@@ -81,8 +81,9 @@ std::string activation_cache_key(const TaskSpec& s, const std::string& data_fing
 Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data) {
   at::NoGradGuard no_grad;
   Accuracy acc;
+  const auto device = g.device();
   data.for_each_eval_batch([&](const at::Tensor& x, const at::Tensor& y) {
-    const auto logits = graph::run(g, x, options);
+    const auto logits = graph::run(g, x.to(device), options);
     const int64_t k = std::min<int64_t>(5, logits.size(1));
     const auto top = std::get<1>(logits.topk(k, 1));
     const auto hit = top.eq(y.to(top.device()).view({-1, 1}));
@@ -116,7 +117,8 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& spec, TaskData& da
     const auto options = qm.exec_options();
     const auto& batches = data.calibration_batches();
     if (batches.empty()) throw TaskError("the calibration set is empty");
-    for (const auto& b : batches) graph::run(qm.graph, b, options);
+    const auto device = qm.graph.device();
+    for (const auto& b : batches) graph::run(qm.graph, b.to(device), options);
     if (cache) {
       ActivationCache::Ranges ranges;
       for (const auto& a : qm.activations) ranges.emplace_back(a.observer().min_val(), a.observer().max_val());

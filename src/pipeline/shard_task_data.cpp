@@ -1,0 +1,33 @@
+#include "pipeline/shard_task_data.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+namespace qsweep::pipeline {
+
+ShardTaskData::ShardTaskData(const std::string& eval_path, const std::string& calibration_path,
+                             int calibration_batches, int batch_size, int eval_batch_size) {
+  const auto calib = data::Shard::open(calibration_path);
+  const int64_t wanted = int64_t{calibration_batches} * batch_size;
+  if (calib.size() < wanted) {
+    throw TaskError(fmt::format("{}: {} calibration images, the sweep asks for {} batches x {} = {}", calibration_path,
+                                calib.size(), calibration_batches, batch_size, wanted));
+  }
+  data::BatchReader cr(calib, batch_size, 0, wanted);
+  while (const auto* b = cr.next()) calibration_.push_back(b->images.clone());
+  reader_ = std::make_unique<data::BatchReader>(data::Shard::open(eval_path), eval_batch_size);
+  const auto& e = reader_->shard().info();
+  if (e.channels != calib.info().channels || e.height != calib.info().height || e.width != calib.info().width) {
+    throw TaskError(fmt::format("{} holds {}x{}x{} images but {} holds {}x{}x{}", eval_path, e.channels, e.height,
+                                e.width, calibration_path, calib.info().channels, calib.info().height,
+                                calib.info().width));
+  }
+  fingerprint_ = e.fingerprint + "+" + calib.info().fingerprint + fmt::format("@{}x{}", calibration_batches, batch_size);
+}
+
+void ShardTaskData::for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) {
+  reader_->rewind();
+  while (const auto* b = reader_->next()) fn(b->images, b->labels);
+}
+
+}  // namespace qsweep::pipeline

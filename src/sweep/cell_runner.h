@@ -1,0 +1,47 @@
+// Runs the cells of one sweep on one process (rank): loads each model's checkpoint once, opens the
+// shards once, and shares FP32 activation statistics between the cells it runs (pipeline's
+// ActivationCache). No MPI here: src/dist hands cells to it.
+//
+//   CellRunner runner(spec, at::kCPU);
+//   PlanInputs in = runner.plan_inputs();        // weights sha256s and the data fingerprint
+//   pipeline::TaskResult r = runner.run(cell);
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "graph/graph.h"
+#include "pipeline/shard_task_data.h"
+#include "pipeline/task.h"
+#include "sweep/plan.h"
+#include "sweep/sweep_spec.h"
+
+namespace qsweep::sweep {
+
+// The pipeline's view of a cell (backend, calibrators, bits, options).
+pipeline::TaskSpec task_spec_of(const Cell& cell, const std::string& model_key);
+
+class CellRunner {
+ public:
+  CellRunner(const SweepSpec& spec, c10::Device device);
+  // Reads every weights file (sha256) and the shard headers; throws naming what is missing.
+  PlanInputs plan_inputs();
+  pipeline::TaskResult run(const Cell& cell);
+  const std::string& weights_sha256(const std::string& model_key);
+  const std::string& data_fingerprint();
+
+ private:
+  const graph::Graph& model(const std::string& key);
+  pipeline::ShardTaskData& data();
+
+  const SweepSpec& spec_;
+  c10::Device device_;
+  std::map<std::string, graph::Graph> models_;
+  std::map<std::string, std::string> sha_;
+  std::unique_ptr<pipeline::ShardTaskData> data_;
+  std::string fingerprint_;
+  pipeline::ActivationCache cache_;
+};
+
+}  // namespace qsweep::sweep

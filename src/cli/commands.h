@@ -12,5 +12,6 @@ void add_version_command(CLI::App& app);
 void add_observers_command(CLI::App& app);
 void add_quant_error_command(CLI::App& app);
 void add_inspect_model_command(CLI::App& app);
+void add_render_command(CLI::App& app);
 
 }  // namespace qsweep::cli

@@ -344,6 +344,8 @@ void ResultsStore::append(const TaskRow& row, const std::vector<pipeline::Quanti
   f.flush();
 }
 
+void ResultsStore::append(const TaskRow& row) { append(row, {}); }
+
 void ResultsStore::finish() {
   impl_->require_writable();
   impl_->run.finished = iso8601_now();

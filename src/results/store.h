@@ -104,7 +104,9 @@ class ResultsStore {
                   const std::vector<TaskCell>& planned);
   // Appends one row, after writing the task's quantizer groups (replacing those of an earlier
   // attempt), then flushes.
-  void append(const TaskRow& row, const std::vector<pipeline::QuantizerRecord>& quantizers = {});
+  void append(const TaskRow& row, const std::vector<pipeline::QuantizerRecord>& quantizers);
+  // A row without quantizers (failed tasks, FP32 rows); callers need not include pipeline/task.h.
+  void append(const TaskRow& row);
   // Records this run's end time (in /runs and the root attributes) and flushes.
   void finish();
 

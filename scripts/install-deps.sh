@@ -18,7 +18,7 @@ packages=(
   dataset-fashion-mnist             # the embedded default's data
 )
 if [[ "${1:-}" == "--with-python" ]]; then
-  packages+=(python3-torch python3-torchvision python3-h5py)
+  packages+=(python3-torch python3-torchvision python3-h5py python3-pandas)
 fi
 
 missing=()

@@ -13,5 +13,6 @@ void add_observers_command(CLI::App& app);
 void add_quant_error_command(CLI::App& app);
 void add_inspect_model_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_render_command(CLI::App& app);
 
 }  // namespace qsweep::cli

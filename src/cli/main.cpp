@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   qsweep::cli::add_quant_error_command(app);
   qsweep::cli::add_inspect_model_command(app);
   qsweep::cli::add_eval_command(app);
+  qsweep::cli::add_render_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,61 @@
+// `qsweep render RESULTS.h5`: the results file as the MQBench table (rst, md or csv), optionally
+// beside the published numbers of anchor files (sweeps/anchors/*.yaml) with our difference.
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "results/anchors.h"
+#include "results/renderer.h"
+#include "results/store.h"
+#include "results/table.h"
+
+namespace qsweep::cli {
+
+void add_render_command(CLI::App& app) {
+  struct Args {
+    std::string results;
+    std::string format = "rst";
+    std::vector<std::string> anchors;
+    std::string out;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("render", "Render a results file as the MQBench PTQ table (one table per backend)");
+  cmd->add_option("results", args->results, "results file written by `qsweep run` (results/<sweep>.h5)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--format", args->format, "table format: rst (the seed's grid tables), md or csv")
+      ->capture_default_str()
+      ->check(CLI::IsMember(results::renderer_names()));
+  cmd->add_option("--anchors", args->anchors,
+                  "anchor file(s) with published numbers (sweeps/anchors/*.yaml); adds published and delta per cell")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", args->out, "write the table to this file instead of standard output");
+  cmd->callback([args] {
+    std::optional<results::Anchors> anchors;
+    for (const auto& path : args->anchors) {
+      auto a = results::Anchors::load(path);
+      if (anchors) {
+        anchors->merge(a);
+      } else {
+        anchors = std::move(a);
+      }
+    }
+    const results::ResultsStore store(args->results, results::ResultsStore::Mode::kReadOnly);
+    const auto table = results::build_table(store.rows(), store.plan(), anchors ? &*anchors : nullptr);
+    std::ostringstream text;
+    results::render(table, *results::make_renderer(args->format, text));
+    if (args->out.empty()) {
+      std::cout << text.str();
+      return;
+    }
+    std::ofstream f(args->out, std::ios::binary);
+    f << text.str();
+    f.close();
+    if (!f) throw results::ResultsError(args->out + ": cannot write the rendered table");
+  });
+}
+
+}  // namespace qsweep::cli

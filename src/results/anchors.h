@@ -1,0 +1,64 @@
+// Anchors: published top-1 numbers (SPEC §6.2 tables A, A′, B, C, C′) kept as data in
+// `sweeps/anchors/*.yaml`, so `qsweep render --anchors FILE` prints each published number and
+// our difference beside our result.
+//
+//   results::Anchors a = results::Anchors::load("sweeps/anchors/mqbench_v0.0.5_academic.yaml");
+//   std::optional<double> p = a.find({"academic", "minmax", "ema_minmax", 8, 8}, "resnet18");  // 70.93
+//
+// File format (every key required; unknown keys are errors naming file:line:column):
+//   source: "MQBench v0.0.5 (279c5a9) README, ImageNet PTQ, Academic backend"
+//   entries:
+//     - {w_calib: minmax, a_calib: ema_minmax, backend: academic, wbit: 8, abit: 8,
+//        top1: {resnet18: 70.93, resnet50: 77.67, mobilenetv2_1.0: 72.51}}
+// Calibrators and backends are registry keys (results/labels.h); cells match by table label, so
+// an `ema_quantile_legacy` anchor also judges an `ema_quantile` result (both "EMAQuantile").
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "results/results_error.h"
+
+namespace qsweep::results {
+
+// The table row an anchor belongs to (registry keys).
+struct AnchorRow {
+  std::string backend, w_calib, a_calib;
+  int wbit = 32, abit = 32;
+};
+
+// The models anchor files may name, in the published table's column order.
+const std::vector<std::string>& table_models();
+
+class Anchors {
+ public:
+  // Parses and validates one anchor file; throws AnchorError("file:line:col: ...").
+  static Anchors load(const std::string& path);
+  // Adds `other`'s entries; the same cell with a different number in both is an error naming
+  // both places (tables A and A′ disagree: load one of them).
+  void merge(const Anchors& other);
+
+  std::optional<double> find(const AnchorRow& row, const std::string& model) const;
+  size_t size() const { return entries_.size(); }
+  // The `source` line of each loaded file.
+  const std::vector<std::string>& sources() const { return sources_; }
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string, int, int, std::string>;
+  static Key key(const AnchorRow& row, const std::string& model);
+  struct Entry {
+    double top1;
+    std::string where;  // file:line:col
+  };
+  std::map<Key, Entry> entries_;
+  std::vector<std::string> sources_;
+};
+
+// Our number against the published one: round(ours, 2) − anchor, rounded to 2 decimals (so the
+// printed difference is the difference of the printed numbers), never −0.00.
+double anchor_delta(double ours, double anchor);
+
+}  // namespace qsweep::results

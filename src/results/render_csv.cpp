@@ -1,0 +1,70 @@
+// CSV (RFC 4180), one header and every backend's rows in one table:
+//
+//   W_calibration,A_calibration,Backend,wbit,abit,resnet18,resnet50
+//   None,None,Academic,32,32,71.06,77.94
+//
+// With anchors each model has three columns: <model>,<model>_published,<model>_delta. A missing
+// value is "-" (pandas: read_csv(path, na_values="-")).
+#include <ostream>
+#include <string>
+
+#include "results/renderer.h"
+
+namespace qsweep::results {
+namespace {
+
+std::string quote(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+class CsvRenderer final : public Renderer {
+ public:
+  explicit CsvRenderer(std::ostream& out) : out_(out) {}
+
+  void begin(const RenderContext& context) override {
+    context_ = context;
+    std::vector<std::string> header = {"W_calibration", "A_calibration", "Backend", "wbit", "abit"};
+    for (const auto& m : context.models) {
+      header.push_back(m);
+      if (context.anchors) {
+        header.push_back(m + "_published");
+        header.push_back(m + "_delta");
+      }
+    }
+    line(header);
+  }
+
+  void rows(const std::vector<TableRow>& rows) override {
+    for (const auto& row : rows) {
+      auto cells = key_cells(row);
+      for (const auto& c : row.cells) {
+        cells.push_back(format_percent(c.top1));
+        if (context_.anchors) {
+          cells.push_back(format_percent(c.anchor));
+          cells.push_back(format_delta(c.delta));
+        }
+      }
+      line(cells);
+    }
+  }
+
+  void finish() override { out_.flush(); }
+
+ private:
+  void line(const std::vector<std::string>& cells) {
+    for (size_t i = 0; i < cells.size(); ++i) out_ << (i ? "," : "") << quote(cells[i]);
+    out_ << "\n";
+  }
+
+  std::ostream& out_;
+  RenderContext context_;
+};
+
+}  // namespace
+
+std::unique_ptr<Renderer> make_csv_renderer(std::ostream& out) { return std::make_unique<CsvRenderer>(out); }
+
+}  // namespace qsweep::results

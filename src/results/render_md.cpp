@@ -1,0 +1,57 @@
+// Markdown (GitHub) tables, one per backend, headed like the rst output:
+//
+//   - Backend: Academic
+//
+//   | W_calibration | A_calibration | Backend | wbit | abit | resnet18 |
+//   |---|---|---|---|---|---|
+//   | None | None | Academic | 32 | 32 | 71.06 |
+#include <ostream>
+#include <string>
+
+#include "results/renderer.h"
+
+namespace qsweep::results {
+namespace {
+
+class MdRenderer final : public Renderer {
+ public:
+  explicit MdRenderer(std::ostream& out) : out_(out) {}
+
+  void begin(const RenderContext& context) override {
+    context_ = context;
+    first_ = true;
+  }
+
+  void rows(const std::vector<TableRow>& rows) override {
+    if (!first_) out_ << "\n";
+    first_ = false;
+    out_ << "- Backend: " << rows.front().backend << "\n\n";
+    const auto header = header_cells(context_);
+    line(header);
+    for (size_t i = 0; i < header.size(); ++i) out_ << "|---";
+    out_ << "|\n";
+    for (const auto& row : rows) {
+      auto cells = key_cells(row);
+      for (const auto& c : row.cells) cells.push_back(format_cell(c, context_.anchors));
+      line(cells);
+    }
+  }
+
+  void finish() override { out_.flush(); }
+
+ private:
+  void line(const std::vector<std::string>& cells) {
+    for (const auto& c : cells) out_ << "| " << c << " ";
+    out_ << "|\n";
+  }
+
+  std::ostream& out_;
+  RenderContext context_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+std::unique_ptr<Renderer> make_md_renderer(std::ostream& out) { return std::make_unique<MdRenderer>(out); }
+
+}  // namespace qsweep::results

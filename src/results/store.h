@@ -1,0 +1,132 @@
+// The results file of one sweep, `results/<sweep>.h5`, written by one process (rank 0) and read
+// by anyone (qsweep render, h5py, pandas, h5dump). Appending is crash-safe: every append ends
+// with a flush, so a process killed between two appends leaves a file that opens with every row
+// appended so far; opening an existing file appends to it (resume).
+//
+//   results::ResultsStore store("results/demo.h5");           // creates or reopens
+//   store.write_plan(sweep_yaml_text, plan_json, planned);      // before any work
+//   store.append(results::make_task_row(cell, result, info), result.quantizers);
+//   store.finish();                                             // records the end time
+//   for (const auto& row : store.rows()) ...                    // newest row per task id
+//
+// Layout (schema_version 1; see README "Results files and tables"):
+//   /                   attrs schema_version, sweep, created, and the latest run's provenance:
+//                       qsweep_version, git_commit, torch_version, host, started, finished
+//   /runs               table: one row per process that opened the file for writing
+//   /sweep/text         the sweep file text            /plan/json  the expanded plan (JSON text)
+//   /plan/tasks         table: id, model, backend, w_calib, a_calib, wbit, abit
+//   /tasks              table: one row per finished task attempt (TaskRow; a retry appends again)
+//   /task/<id>/quantizers/<name>/{scale, zero_point, min, max}  attrs bits, qmin, qmax, is_weight
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "results/results_error.h"
+
+namespace qsweep::pipeline {
+struct TaskResult;
+struct QuantizerRecord;
+}  // namespace qsweep::pipeline
+
+namespace qsweep::results {
+
+inline constexpr int kSchemaVersion = 1;
+
+// One table cell of a sweep: what the task computes, and its stable id.
+struct TaskCell {
+  std::string id;
+  std::string model;     // zoo name: resnet18, mobilenetv2_1.0, ...
+  std::string backend;   // registry key: academic, tensorrt
+  std::string w_calib;   // registry key: minmax, mse, adaround, ... ("none" for FP32)
+  std::string a_calib;   // registry key: ema_minmax, ema_mse, ... ("none" for FP32)
+  int wbit = 32, abit = 32;
+};
+
+// Where and when a task ran, and what it ran on (provenance per task).
+struct RunInfo {
+  int rank = 0;
+  std::string host, device;  // device: "cpu", "cuda:0"
+  std::string started, finished;  // ISO 8601 UTC
+  std::string weights_sha256, data_fingerprint;
+};
+
+// One row of /tasks: plain fields, the same names as the HDF5 columns.
+struct TaskRow {
+  std::string id, model, backend, w_calib, a_calib;
+  int32_t wbit = 32, abit = 32;
+  std::string status;  // "ok" | "failed"
+  double top1 = 0, top5 = 0;  // percent
+  int64_t top1_count = 0, top5_count = 0, total = 0;
+  // Seconds per phase; `seconds_total` is their sum unless the pipeline reported a total.
+  double seconds_prepare = 0, seconds_calibrate_activations = 0, seconds_calibrate_weights = 0,
+         seconds_reconstruct = 0, seconds_evaluate = 0, seconds_total = 0;
+  int32_t rank = 0;
+  std::string host, device, error, started, finished;
+  std::string weights_sha256, data_fingerprint;
+
+  bool ok() const { return status == "ok"; }
+  TaskCell cell() const { return {id, model, backend, w_calib, a_calib, wbit, abit}; }
+};
+
+// The row of a task that finished: accuracy, phase times and the run's provenance.
+TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, const RunInfo& info);
+// The row of a task that threw: status "failed" and the error text.
+TaskRow make_failed_row(const TaskCell& cell, const std::string& error, const RunInfo& info);
+
+// Provenance of one process that wrote to the file (a row of /runs).
+struct RunRecord {
+  std::string qsweep_version, git_commit, torch_version, host, started, finished;
+};
+
+// "2026-11-27T10:31:58Z" for now (UTC).
+std::string iso8601_now();
+// This machine's host name.
+std::string host_name();
+
+class ResultsStore {
+ public:
+  enum class Mode { kAppend, kReadOnly };
+  // kAppend creates the file (and its folder) when missing, else reopens it to append; either
+  // way a /runs row records this process. kReadOnly opens an existing file only.
+  explicit ResultsStore(const std::string& path, Mode mode = Mode::kAppend);
+  ~ResultsStore();
+  ResultsStore(ResultsStore&&) noexcept;
+  ResultsStore& operator=(ResultsStore&&) noexcept;
+
+  const std::string& path() const;
+
+  // The sweep's name, its file text and the expanded plan; replaces any earlier plan.
+  void write_plan(const std::string& sweep_name, const std::string& sweep_text, const std::string& plan_json,
+                  const std::vector<TaskCell>& planned);
+  // Appends one row, after writing the task's quantizer groups (replacing those of an earlier
+  // attempt), then flushes.
+  void append(const TaskRow& row, const std::vector<pipeline::QuantizerRecord>& quantizers);
+  // A row without quantizers (failed tasks, FP32 rows); callers need not include pipeline/task.h.
+  void append(const TaskRow& row);
+  // Records this run's end time (in /runs and the root attributes) and flushes.
+  void finish();
+
+  // Every appended row, in file order.
+  std::vector<TaskRow> all_rows() const;
+  // The newest row of each task id, in order of each id's first appearance.
+  std::vector<TaskRow> rows() const;
+  std::optional<TaskRow> latest(const std::string& id) const;
+  // The planned cells (empty when no plan was written).
+  std::vector<TaskCell> plan() const;
+  std::string sweep_name() const;
+  std::string sweep_text() const;
+  std::string plan_json() const;
+  std::vector<RunRecord> runs() const;
+  // The quantizers stored for a task, in name order.
+  std::vector<pipeline::QuantizerRecord> quantizers(const std::string& id) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace qsweep::results

@@ -1,0 +1,118 @@
+// build_table: groups task rows into table cells, orders rows/columns/backends as the seed does,
+// and attaches anchors and their deltas.
+#include "results/table.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "results/labels.h"
+
+namespace qsweep::results {
+namespace {
+
+using RowKey = std::tuple<std::string, std::string, int, int>;  // w_calib, a_calib, wbit, abit
+
+// The seed's row order (table A), then the advanced-PTQ rows (table C).
+const std::vector<RowKey>& known_rows() {
+  static const std::vector<RowKey> k = [] {
+    std::vector<RowKey> v = {{"none", "none", 32, 32}};
+    for (int wbit : {8, 4}) {
+      v.emplace_back("minmax", "ema_minmax", wbit, 8);
+      v.emplace_back("minmax", "ema_quantile", wbit, 8);
+      v.emplace_back("minmax", "ema_quantile_legacy", wbit, 8);
+      v.emplace_back("mse", "ema_mse", wbit, 8);
+    }
+    v.emplace_back("adaround", "ema_mse", 4, 8);
+    for (auto [wbit, abit] : {std::pair{4, 4}, std::pair{2, 4}, std::pair{3, 3}}) {
+      for (const char* algo : {"adaround", "brecq", "qdrop"}) v.emplace_back(algo, "ema_mse", wbit, abit);
+    }
+    return v;
+  }();
+  return k;
+}
+
+// Position in `known`, else after all of them in order of first appearance.
+template <class T>
+size_t rank_of(const T& x, const std::vector<T>& known, std::vector<T>& seen) {
+  auto it = std::find(known.begin(), known.end(), x);
+  if (it != known.end()) return static_cast<size_t>(it - known.begin());
+  auto s = std::find(seen.begin(), seen.end(), x);
+  if (s == seen.end()) s = seen.insert(seen.end(), x);
+  return known.size() + static_cast<size_t>(s - seen.begin());
+}
+
+template <class T>
+void add_unique(std::vector<T>& v, const T& x) {
+  if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+}
+
+}  // namespace
+
+ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan, const Anchors* anchors) {
+  // Every cell named by the plan or the rows, in order of appearance.
+  std::vector<TaskCell> cells(plan);
+  for (const auto& r : rows) cells.push_back(r.cell());
+
+  std::vector<std::string> models, backends;
+  std::vector<std::pair<std::string, RowKey>> row_keys;  // (backend, row)
+  for (const auto& c : cells) {
+    add_unique(models, c.model);
+    add_unique(backends, c.backend);
+    add_unique(row_keys, {c.backend, RowKey{c.w_calib, c.a_calib, c.wbit, c.abit}});
+  }
+
+  // The newest ok result per (backend, row, model).
+  std::map<std::tuple<std::string, RowKey, std::string>, double> value;
+  for (const auto& r : rows) {
+    if (r.ok()) value[{r.backend, RowKey{r.w_calib, r.a_calib, r.wbit, r.abit}, r.model}] = r.top1;
+  }
+
+  ResultsTable t;
+  {
+    std::vector<std::string> seen;  // unknown models rank by first appearance
+    for (const auto& m : models) rank_of(m, table_models(), seen);
+    std::stable_sort(models.begin(), models.end(), [&](const std::string& a, const std::string& b) {
+      return rank_of(a, table_models(), seen) < rank_of(b, table_models(), seen);
+    });
+  }
+  {
+    std::vector<std::string> seen;
+    for (const auto& b : backends) rank_of(b, backend_keys(), seen);
+    std::stable_sort(backends.begin(), backends.end(), [&](const std::string& a, const std::string& b) {
+      return rank_of(a, backend_keys(), seen) < rank_of(b, backend_keys(), seen);
+    });
+  }
+  t.context.models = models;
+  t.context.anchors = anchors != nullptr;
+  if (anchors) t.context.anchor_sources = anchors->sources();
+
+  std::vector<RowKey> seen;  // unknown rows rank by first appearance over all backends
+  for (const auto& bk : row_keys) rank_of(bk.second, known_rows(), seen);
+  for (const auto& backend : backends) {
+    std::vector<RowKey> keys;
+    for (const auto& [b, k] : row_keys) {
+      if (b == backend) keys.push_back(k);
+    }
+    std::stable_sort(keys.begin(), keys.end(), [&](const RowKey& a, const RowKey& b) {
+      return rank_of(a, known_rows(), seen) < rank_of(b, known_rows(), seen);
+    });
+    std::vector<TableRow> table;
+    for (const auto& k : keys) {
+      const auto& [w, a, wbit, abit] = k;
+      TableRow row{calibrator_label(w), calibrator_label(a), backend_label(backend), wbit, abit, {}};
+      for (const auto& model : models) {
+        TableCell cell;
+        if (auto it = value.find({backend, k, model}); it != value.end()) cell.top1 = it->second;
+        if (anchors) cell.anchor = anchors->find({backend, w, a, wbit, abit}, model);
+        if (cell.top1 && cell.anchor) cell.delta = anchor_delta(*cell.top1, *cell.anchor);
+        row.cells.push_back(cell);
+      }
+      table.push_back(std::move(row));
+    }
+    t.backends.push_back(std::move(table));
+  }
+  return t;
+}
+
+}  // namespace qsweep::results

@@ -1,0 +1,51 @@
+// The table model that renderers format: rows, columns, labels and (optionally) anchor deltas,
+// all decided here so that renderers only format (STYLE rule 10).
+//
+//   ResultsTable t = build_table(store.rows(), store.plan(), &anchors);   // anchors may be null
+//   render(t, *make_renderer("rst", std::cout));
+//
+// Columns: the models of the results and the plan, known table models first in the seed's order
+// (resnet18, resnet50, mobilenetv2_1.0, regnetx600m, regnetx800m), others after in order of
+// appearance. One table per backend (Academic, TensorRT, then others). Rows in the seed's order:
+// FP32, then the 8/8 rows, the 4/8 rows, then the advanced-PTQ rows (4/4, 2/4, 3/3 with AdaRound,
+// BRECQ, QDrop); combinations the seed does not have come after, in order of appearance.
+// A cell holds the newest `ok` result of its (backend, calibrators, bits, model); a cell whose
+// tasks all failed, or that was planned but has not run, is empty (renders as "-").
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "results/anchors.h"
+#include "results/store.h"
+
+namespace qsweep::results {
+
+struct TableCell {
+  std::optional<double> top1;    // our top-1 percent
+  std::optional<double> anchor;  // the published number (with --anchors)
+  std::optional<double> delta;   // anchor_delta(top1, anchor) when both exist
+};
+
+struct TableRow {
+  std::string w_calib, a_calib, backend;  // table labels: "MinMax", "EMAMinMax", "Academic"
+  int wbit = 32, abit = 32;
+  std::vector<TableCell> cells;  // one per RenderContext::models
+};
+
+struct RenderContext {
+  std::vector<std::string> models;  // column order
+  bool anchors = false;             // cells carry anchor and delta
+  std::vector<std::string> anchor_sources;
+};
+
+struct ResultsTable {
+  RenderContext context;
+  std::vector<std::vector<TableRow>> backends;  // one table per backend, never empty
+};
+
+ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan,
+                         const Anchors* anchors = nullptr);
+
+}  // namespace qsweep::results

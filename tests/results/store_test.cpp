@@ -1,0 +1,285 @@
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "pipeline/task.h"
+#include "results/h5.h"
+#include "results/store.h"
+
+namespace qsweep::results {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("qsweep_store_test_" + std::to_string(getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+TaskCell cell(const std::string& id, const std::string& model = "resnet18") {
+  return {id, model, "academic", "minmax", "ema_minmax", 8, 8};
+}
+
+RunInfo info() { return {0, "node1", "cpu", "2026-11-27T10:00:00Z", "2026-11-27T10:01:00Z", "ab" + std::string(62, 'c'), "fmnist:1234"}; }
+
+pipeline::TaskResult result(int64_t top1, int64_t top5, int64_t total) {
+  pipeline::TaskResult r;
+  r.accuracy = {top1, top5, total};
+  r.seconds = {{"prepare", 0.5}, {"calibrate_activations", 1.5}, {"calibrate_weights", 0.25}, {"evaluate", 2.0}};
+  pipeline::QuantizerRecord w;
+  w.name = "conv1.weight_fake_quant", w.is_weight = true, w.bits = 8, w.qmin = -128, w.qmax = 127;
+  w.scale = {0.01f, 0.02f}, w.zero_point = {0, 0}, w.min_val = {-1.f, -2.f}, w.max_val = {1.f, 2.f};
+  pipeline::QuantizerRecord a;
+  a.name = "layer1_0_relu_post_act_fake_quantizer", a.bits = 8, a.qmin = 0, a.qmax = 255;
+  a.scale = {0.05f}, a.zero_point = {3}, a.min_val = {-0.1f}, a.max_val = {12.5f};
+  r.quantizers = {w, a};
+  return r;
+}
+
+TEST(H5, TypedValuesAttributesAndParents) {
+  TempDir dir;
+  {
+    auto f = h5::File::create(dir.file("a.h5"), 7);
+    f.write("a/b/c/ints", std::vector<int32_t>{1, 2, 3});
+    f.write("a/b/d", 2.5);
+    f.write("a/name", "resnet18");
+    f.write("a/names", std::vector<std::string>{"x", "yy", ""});
+    f.write("a/empty", std::vector<float>{});
+    f.write("a/b/d", 3.5);  // replaces
+    auto g = f.group("a/b");
+    g.set_attribute("bits", int64_t{4});
+    g.set_attribute("label", "MinMax");
+    g.set_attribute("range", std::vector<double>{-1, 1});
+  }
+  auto f = h5::File::open(dir.file("a.h5"));
+  EXPECT_EQ(f.schema_version(), 7);
+  EXPECT_EQ(f.read<std::vector<int32_t>>("a/b/c/ints"), (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(f.read<double>("/a/b/d"), 3.5);
+  EXPECT_EQ(f.read<std::string>("a/name"), "resnet18");
+  EXPECT_EQ(f.read<std::vector<std::string>>("a/names"), (std::vector<std::string>{"x", "yy", ""}));
+  EXPECT_TRUE(f.read<std::vector<float>>("a/empty").empty());
+  auto g = f.open_group("a/b");
+  EXPECT_EQ(g.path(), "/a/b");
+  EXPECT_EQ(g.attribute<int64_t>("bits"), 4);
+  EXPECT_EQ(g.attribute<std::string>("label"), "MinMax");
+  EXPECT_EQ(g.attribute<std::vector<double>>("range"), (std::vector<double>{-1, 1}));
+  EXPECT_EQ(f.children("a"), (std::vector<std::string>{"b", "empty", "name", "names"}));
+  EXPECT_TRUE(f.exists("a/b/c/ints"));
+  EXPECT_FALSE(f.exists("a/x/y"));
+}
+
+TEST(H5, ErrorsNameFileAndObject) {
+  TempDir dir;
+  auto f = h5::File::create(dir.file("e.h5"), 1);
+  f.write("v", std::vector<double>{1, 2});
+  try {
+    f.read<double>("v");
+    FAIL() << "no error";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find("e.h5:/v: shape [2] does not fit"), std::string::npos) << e.what();
+  }
+  try {
+    f.read<std::vector<float>>("missing/v");
+    FAIL() << "no error";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find("e.h5:/missing/v: no such dataset"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(f.write("v/w", 1.0), H5Error);  // a dataset is not a group: HDF5's own stack in the message
+  std::ofstream(dir.file("not.h5")) << "hello";
+  try {
+    h5::File::open(dir.file("not.h5"));
+    FAIL() << "no error";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not.h5: not an HDF5 file"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ResultsStore, CreateAppendReopenReadBack) {
+  TempDir dir;
+  const std::string path = dir.file("results/demo.h5");  // the folder is created
+  {
+    ResultsStore s(path);
+    s.write_plan("demo", "name: demo\n", "{\"tasks\": 3}", {cell("t1"), cell("t2", "resnet50"), cell("t3")});
+    s.append(make_task_row(cell("t1"), result(7093, 8950, 10000), info()), result(0, 0, 0).quantizers);
+    s.append(make_failed_row(cell("t2", "resnet50"), "out of memory", info()));
+    s.finish();
+  }
+  {
+    ResultsStore s(path);  // resume: appends
+    EXPECT_EQ(s.rows().size(), 2u);
+    s.append(make_task_row(cell("t2", "resnet50"), result(7767, 9300, 10000), info()));
+    s.append(make_task_row(cell("t3"), result(1, 2, 4), info()));
+  }
+  ResultsStore s(path, ResultsStore::Mode::kReadOnly);
+  EXPECT_EQ(s.sweep_name(), "demo");
+  EXPECT_EQ(s.sweep_text(), "name: demo\n");
+  EXPECT_EQ(s.plan_json(), "{\"tasks\": 3}");
+  ASSERT_EQ(s.plan().size(), 3u);
+  EXPECT_EQ(s.plan()[1].model, "resnet50");
+  EXPECT_EQ(s.all_rows().size(), 4u);
+  const auto rows = s.rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].id, "t1");
+  EXPECT_EQ(rows[1].id, "t2");
+  EXPECT_EQ(rows[1].status, "ok");  // the retry wins
+  EXPECT_DOUBLE_EQ(rows[1].top1, 77.67);
+  const auto t1 = s.latest("t1");
+  ASSERT_TRUE(t1);
+  EXPECT_EQ(t1->status, "ok");
+  EXPECT_DOUBLE_EQ(t1->top1, 70.93);
+  EXPECT_DOUBLE_EQ(t1->top5, 89.5);
+  EXPECT_EQ(t1->top1_count, 7093);
+  EXPECT_EQ(t1->total, 10000);
+  EXPECT_DOUBLE_EQ(t1->seconds_calibrate_activations, 1.5);
+  EXPECT_DOUBLE_EQ(t1->seconds_total, 4.25);
+  EXPECT_EQ(t1->host, "node1");
+  EXPECT_EQ(t1->weights_sha256, "ab" + std::string(62, 'c'));
+  EXPECT_EQ(t1->data_fingerprint, "fmnist:1234");
+  EXPECT_EQ(t1->started, "2026-11-27T10:00:00Z");
+  EXPECT_EQ(s.all_rows()[1].error, "out of memory");
+  EXPECT_FALSE(s.latest("nope"));
+  const auto q = s.quantizers("t1");
+  ASSERT_EQ(q.size(), 2u);
+  EXPECT_EQ(q[0].name, "conv1.weight_fake_quant");
+  EXPECT_TRUE(q[0].is_weight);
+  EXPECT_EQ(q[0].qmin, -128);
+  EXPECT_EQ(q[0].scale, (std::vector<float>{0.01f, 0.02f}));
+  EXPECT_EQ(q[1].zero_point, (std::vector<int32_t>{3}));
+  EXPECT_EQ(q[1].max_val, (std::vector<float>{12.5f}));
+  const auto runs = s.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_FALSE(runs[0].finished.empty());
+  EXPECT_TRUE(runs[1].finished.empty());  // the second writer never called finish()
+  EXPECT_FALSE(runs[0].torch_version.empty());
+  auto f = h5::File::open(path);
+  EXPECT_EQ(f.schema_version(), kSchemaVersion);
+  EXPECT_EQ(f.attribute<std::string>("sweep"), "demo");
+}
+
+TEST(ResultsStore, RejectsBadNamesAndStatus) {
+  TempDir dir;
+  ResultsStore s(dir.file("r.h5"));
+  auto row = make_task_row(cell("a/b"), result(1, 1, 1), info());
+  EXPECT_THROW(s.append(row), ResultsError);
+  row.id = "ok_id";
+  row.status = "done";
+  EXPECT_THROW(s.append(row), ResultsError);
+  EXPECT_TRUE(s.rows().empty());
+}
+
+// The child appends rows forever, reporting each flushed append on a pipe; the parent kills it
+// with SIGKILL at an arbitrary point and reopens the file.
+TEST(ResultsStore, SigkillMidLoopKeepsEveryFlushedRow) {
+  TempDir dir;
+  const std::string path = dir.file("killed.h5");
+  for (int round = 0; round < 3; ++round) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      close(fds[0]);
+      try {
+        ResultsStore s(path);
+        const auto q = result(0, 0, 0).quantizers;
+        for (int i = 0;; ++i) {
+          auto id = "r" + std::to_string(round) + "_" + std::to_string(i);
+          auto row = make_task_row(cell(id), result(i, i, 100000), info());
+          row.error = std::string(static_cast<size_t>(i % 50), 'x');  // strings of varying length
+          s.append(row, q);
+          const char c = 1;
+          if (write(fds[1], &c, 1) != 1) _exit(3);
+        }
+      } catch (...) {
+        _exit(2);
+      }
+    }
+    close(fds[1]);
+    int reported = 0;
+    char c;
+    const int target = 20 + 37 * round;
+    while (reported < target && read(fds[0], &c, 1) == 1) ++reported;
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+    ASSERT_EQ(reported, target);
+
+    ResultsStore s(path, ResultsStore::Mode::kReadOnly);
+    int in_round = 0;
+    for (const auto& r : s.all_rows()) {
+      if (r.id.rfind("r" + std::to_string(round) + "_", 0) != 0) continue;
+      const int i = std::stoi(r.id.substr(r.id.find('_') + 1));
+      EXPECT_EQ(i, in_round);  // rows complete and in order
+      EXPECT_EQ(r.top1_count, i);
+      EXPECT_EQ(r.error, std::string(static_cast<size_t>(i % 50), 'x'));
+      EXPECT_EQ(s.quantizers(r.id).size(), 2u);
+      ++in_round;
+    }
+    EXPECT_GE(in_round, target) << "round " << round;
+    EXPECT_EQ(s.runs().size(), static_cast<size_t>(round + 1));
+  }
+}
+
+std::string run_python(const std::string& script) {
+  const std::string cmd = "/usr/bin/python3 -c '" + script + "' 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "popen failed";
+  std::string out;
+  char buf[256];
+  while (fgets(buf, sizeof(buf), p)) out += buf;
+  const int rc = pclose(p);
+  return rc == 0 ? out : "rc " + std::to_string(rc) + ": " + out;
+}
+
+TEST(ResultsStore, ReadableWithH5pyAndPandas) {
+  if (!fs::exists("/usr/bin/python3") || run_python("import h5py") != "") GTEST_SKIP() << "python3-h5py missing";
+  TempDir dir;
+  const std::string path = dir.file("py.h5");
+  {
+    ResultsStore s(path);
+    s.write_plan("demo", "name: demo\n", "{}", {cell("t1"), cell("t2")});
+    s.append(make_task_row(cell("t1"), result(7093, 8950, 10000), info()), result(0, 0, 0).quantizers);
+    s.append(make_failed_row(cell("t2"), "boom", info()));
+    s.finish();
+  }
+  const std::string out = run_python(
+      "import h5py\n"
+      "f = h5py.File(\"" + path + "\", \"r\")\n"
+      "t = f[\"tasks\"][:]\n"
+      "print(f.attrs[\"schema_version\"], len(t), t.dtype.names[:3])\n"
+      "print(t[\"id\"][0].decode(), t[\"status\"][1].decode(), t[\"error\"][1].decode(), round(float(t[\"top1\"][0]), 2))\n"
+      "q = f[\"task/t1/quantizers/conv1.weight_fake_quant\"]\n"
+      "print(list(q[\"scale\"][:].round(3)), q.attrs[\"qmin\"], q.attrs[\"is_weight\"])\n"
+      "print(f[\"plan/tasks\"][:][\"id\"][1].decode(), f[\"sweep/text\"][()].decode().strip())\n");
+  EXPECT_EQ(out,
+            "1 2 ('id', 'model', 'backend')\n"
+            "t1 failed boom 70.93\n"
+            "[0.01, 0.02] -128 1\n"
+            "t2 name: demo\n");
+  if (run_python("import pandas") != "") GTEST_SKIP() << "pandas missing; h5py checked";
+  const std::string df = run_python(
+      "import h5py, pandas as pd\n"
+      "d = pd.DataFrame(h5py.File(\"" + path + "\", \"r\")[\"tasks\"][:])\n"
+      "print(d.shape[0], d[\"top1_count\"].sum())\n");
+  EXPECT_EQ(df, "2 7093\n");
+}
+
+}  // namespace
+}  // namespace qsweep::results

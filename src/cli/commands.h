@@ -8,11 +8,18 @@ class App;
 
 namespace qsweep::cli {
 
+// Thrown by a command that finished its work but must report a non-zero status (e.g. 3: a sweep
+// with failed tasks).
+struct ExitCode {
+  int code;
+};
+
 void add_version_command(CLI::App& app);
 void add_observers_command(CLI::App& app);
 void add_quant_error_command(CLI::App& app);
 void add_inspect_model_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_render_command(CLI::App& app);
+void add_sweep_commands(CLI::App& app);
 
 }  // namespace qsweep::cli

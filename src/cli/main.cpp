@@ -19,11 +19,14 @@ int main(int argc, char** argv) {
   qsweep::cli::add_quant_error_command(app);
   qsweep::cli::add_inspect_model_command(app);
   qsweep::cli::add_eval_command(app);
+  qsweep::cli::add_sweep_commands(app);
   qsweep::cli::add_render_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const qsweep::cli::ExitCode& e) {
+    return e.code;
   } catch (const qsweep::Error& e) {
     std::cerr << "qsweep: error: " << e.what() << "\n";
     return 2;

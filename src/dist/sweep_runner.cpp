@@ -1,0 +1,301 @@
+// The coordinator/worker protocol. Messages are JSON texts over MPI point-to-point:
+//   worker → 0  kReady   {}                     first request for work
+//   0 → worker  kTask    {index, cell} | {}     a task, or {} = no more work
+//   worker → 0  kResult  {index, row, quantizers}  a finished task, which also asks for the next
+// Rank 0 keeps the queue; its coordinator thread is the only thread making MPI calls while the
+// sweep runs (MPI_THREAD_SERIALIZED), and its main thread works on tasks like any rank.
+#include "dist/sweep_runner.h"
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <mpi.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "pipeline/task.h"
+#include "results/store.h"
+#include "support/version.h"
+#include "sweep/cell_runner.h"
+#include "sweep/plan.h"
+
+namespace qsweep::dist {
+namespace {
+
+enum Tag : int { kReady = 101, kTask = 102, kResult = 103 };
+
+using json = nlohmann::json;
+
+void send(const json& j, int dest, int tag) {
+  const std::string s = j.dump();
+  MPI_Send(s.data(), static_cast<int>(s.size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD);
+}
+
+json receive(int source, int tag, MPI_Status* status) {
+  MPI_Status st;
+  MPI_Probe(source, tag, MPI_COMM_WORLD, &st);
+  int n = 0;
+  MPI_Get_count(&st, MPI_CHAR, &n);
+  std::string s(static_cast<size_t>(n), '\0');
+  MPI_Recv(s.data(), n, MPI_CHAR, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  if (status) *status = st;
+  return json::parse(s);
+}
+
+json cell_to_json(const sweep::Cell& c) {
+  return {{"model", c.model},      {"backend", c.backend},     {"w_calib", c.w_calib},
+          {"a_calib", c.a_calib},  {"wbit", c.wbit},           {"abit", c.abit},
+          {"w_p", c.options.w_p},  {"a_p", c.options.a_p},     {"ema_ratio", c.options.ema_ratio},
+          {"symmetric_range", c.options.symmetric_range}};
+}
+
+sweep::Cell cell_from_json(const json& j) {
+  sweep::Cell c;
+  c.model = j.at("model");
+  c.backend = j.at("backend");
+  c.w_calib = j.at("w_calib");
+  c.a_calib = j.at("a_calib");
+  c.wbit = j.at("wbit");
+  c.abit = j.at("abit");
+  c.options.w_p = j.at("w_p");
+  c.options.a_p = j.at("a_p");
+  c.options.ema_ratio = j.at("ema_ratio");
+  c.options.symmetric_range = j.at("symmetric_range");
+  return c;
+}
+
+json row_to_json(const results::TaskRow& r) {
+  return {{"id", r.id},         {"model", r.model},       {"backend", r.backend},     {"w_calib", r.w_calib},
+          {"a_calib", r.a_calib}, {"wbit", r.wbit},       {"abit", r.abit},           {"status", r.status},
+          {"top1", r.top1},     {"top5", r.top5},         {"top1_count", r.top1_count}, {"top5_count", r.top5_count},
+          {"total", r.total},   {"sp", r.seconds_prepare}, {"sca", r.seconds_calibrate_activations},
+          {"scw", r.seconds_calibrate_weights}, {"sr", r.seconds_reconstruct}, {"se", r.seconds_evaluate},
+          {"st", r.seconds_total}, {"rank", r.rank},      {"host", r.host},           {"device", r.device},
+          {"error", r.error},   {"started", r.started},   {"finished", r.finished},
+          {"weights_sha256", r.weights_sha256}, {"data_fingerprint", r.data_fingerprint}};
+}
+
+results::TaskRow row_from_json(const json& j) {
+  results::TaskRow r;
+  r.id = j.at("id"); r.model = j.at("model"); r.backend = j.at("backend");
+  r.w_calib = j.at("w_calib"); r.a_calib = j.at("a_calib"); r.wbit = j.at("wbit"); r.abit = j.at("abit");
+  r.status = j.at("status"); r.top1 = j.at("top1"); r.top5 = j.at("top5");
+  r.top1_count = j.at("top1_count"); r.top5_count = j.at("top5_count"); r.total = j.at("total");
+  r.seconds_prepare = j.at("sp"); r.seconds_calibrate_activations = j.at("sca");
+  r.seconds_calibrate_weights = j.at("scw"); r.seconds_reconstruct = j.at("sr"); r.seconds_evaluate = j.at("se");
+  r.seconds_total = j.at("st"); r.rank = j.at("rank"); r.host = j.at("host"); r.device = j.at("device");
+  r.error = j.at("error"); r.started = j.at("started"); r.finished = j.at("finished");
+  r.weights_sha256 = j.at("weights_sha256"); r.data_fingerprint = j.at("data_fingerprint");
+  return r;
+}
+
+json quantizers_to_json(const std::vector<pipeline::QuantizerRecord>& qs) {
+  json out = json::array();
+  for (const auto& q : qs) {
+    out.push_back({{"name", q.name}, {"w", q.is_weight}, {"bits", q.bits}, {"qmin", q.qmin}, {"qmax", q.qmax},
+                   {"min", q.min_val}, {"max", q.max_val}, {"scale", q.scale}, {"zp", q.zero_point}});
+  }
+  return out;
+}
+
+std::vector<pipeline::QuantizerRecord> quantizers_from_json(const json& j) {
+  std::vector<pipeline::QuantizerRecord> out;
+  for (const auto& q : j) {
+    pipeline::QuantizerRecord r;
+    r.name = q.at("name"); r.is_weight = q.at("w"); r.bits = q.at("bits"); r.qmin = q.at("qmin"); r.qmax = q.at("qmax");
+    r.min_val = q.at("min").get<std::vector<float>>(); r.max_val = q.at("max").get<std::vector<float>>();
+    r.scale = q.at("scale").get<std::vector<float>>(); r.zero_point = q.at("zp").get<std::vector<int32_t>>();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+results::TaskCell task_cell(const sweep::Task& t) {
+  return {t.id, t.cell.model, t.cell.backend, t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit};
+}
+
+// Runs one task on this rank; never throws (a failure becomes a "failed" row).
+json execute(sweep::CellRunner& runner, const std::string& id, const sweep::Cell& cell, int rank,
+             const std::string& device) {
+  results::RunInfo info;
+  info.rank = rank;
+  info.host = results::host_name();
+  info.device = device;
+  info.started = results::iso8601_now();
+  const results::TaskCell tc{id, cell.model, cell.backend, cell.w_calib, cell.a_calib, cell.wbit, cell.abit};
+  try {
+    info.weights_sha256 = runner.weights_sha256(cell.model);
+    info.data_fingerprint = runner.data_fingerprint();
+    const auto r = runner.run(cell);
+    info.finished = results::iso8601_now();
+    return {{"row", row_to_json(results::make_task_row(tc, r, info))}, {"quantizers", quantizers_to_json(r.quantizers)}};
+  } catch (const std::exception& e) {
+    info.finished = results::iso8601_now();
+    return {{"row", row_to_json(results::make_failed_row(tc, e.what(), info))}, {"quantizers", json::array()}};
+  }
+}
+
+class Progress {
+ public:
+  Progress(std::ostream& os, int total, double total_cost) : os_(os), total_(total), total_cost_(total_cost) {}
+  void task_done(const results::TaskRow& row, double cost) {
+    ++done_;
+    done_cost_ += cost;
+    failed_ += row.ok() ? 0 : 1;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double eta = done_cost_ > 0 ? elapsed / done_cost_ * (total_cost_ - done_cost_) : 0;
+    std::string what = row.ok() ? fmt::format("top-1 {:6.2f}  top-5 {:6.2f}", row.top1, row.top5)
+                                : "FAILED: " + row.error.substr(0, 200);
+    os_ << fmt::format("[{:>3}/{}] {:<16} {:<10} {:<10} {:<20} w{:<2} a{:<2} {}  ({:.1f} s, rank {})  failed {}  ETA {:.0f} s\n",
+                       done_, total_, row.model, row.backend, row.w_calib, row.a_calib, row.wbit, row.abit, what,
+                       row.seconds_total, row.rank, failed_, eta)
+        << std::flush;
+  }
+  int failed() const { return failed_; }
+
+ private:
+  std::ostream& os_;
+  int total_, done_ = 0, failed_ = 0;
+  double total_cost_, done_cost_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+std::string device_name(c10::Device d) { return d.is_cuda() ? fmt::format("cuda:{}", d.index()) : "cpu"; }
+
+}  // namespace
+
+RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOptions& options) {
+  const int rank = world.rank(), size = world.size();
+  const c10::Device device = world.device();
+  const int threads = options.threads > 0 ? options.threads : world.default_threads();
+  at::set_num_threads(threads);
+  sweep::CellRunner runner(spec, device);
+  RunSummary summary;
+  const auto t0 = std::chrono::steady_clock::now();
+
+  // Rank 0 plans (reads every checkpoint's sha256 and the shard headers) before any work; if that
+  // fails, every rank learns it from one collective instead of waiting for work forever.
+  std::vector<sweep::Task> tasks;
+  std::exception_ptr planning_error;
+  if (rank == 0) {
+    try {
+      tasks = sweep::make_plan(spec, runner.plan_inputs());
+    } catch (...) {
+      planning_error = std::current_exception();
+    }
+  }
+  if (world.any(planning_error != nullptr)) {
+    if (planning_error) std::rethrow_exception(planning_error);
+    throw DistError(fmt::format("rank {}: rank 0 could not plan sweep {}", rank, spec.name));
+  }
+
+  if (rank != 0) {  // worker: ask, run, report, until told there is no more work
+    send(json::object(), 0, kReady);
+    while (true) {
+      const json task = receive(0, kTask, nullptr);
+      if (task.empty()) break;
+      json out = execute(runner, task.at("id"), cell_from_json(task.at("cell")), rank, device_name(device));
+      out["index"] = task.at("index");
+      summary.ran++;
+      summary.failed += out["row"]["status"] == "ok" ? 0 : 1;
+      send(out, 0, kResult);
+    }
+    return summary;
+  }
+
+  std::ostream& log = options.log ? *options.log : std::cout;
+  const std::string path = options.results.empty() ? "results/" + spec.name + ".h5" : options.results;
+  results::ResultsStore store(path);
+  json plan = json::array();
+  std::vector<results::TaskCell> planned;
+  for (const auto& t : tasks) {
+    planned.push_back(task_cell(t));
+    plan.push_back({{"id", t.id}, {"cost", t.cost}, {"config", json::parse(t.config_json)}});
+  }
+  store.write_plan(spec.name, spec.text, plan.dump(), planned);
+
+  std::deque<size_t> queue;  // indices into tasks, longest expected first
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto latest = options.resume ? store.latest(tasks[i].id) : std::nullopt;
+    if (latest && (latest->ok() || !options.retry_failed)) {
+      summary.skipped++;
+      continue;
+    }
+    queue.push_back(i);
+  }
+  std::stable_sort(queue.begin(), queue.end(), [&](size_t a, size_t b) { return tasks[a].cost > tasks[b].cost; });
+  summary.planned = static_cast<int>(tasks.size());
+  double total_cost = 0;
+  for (size_t i : queue) total_cost += tasks[i].cost;
+  log << fmt::format("sweep {}: {} tasks planned, {} already done, {} to run on {} rank(s) x {} thread(s); results → {}\n",
+                     spec.name, tasks.size(), summary.skipped, queue.size(), size, threads, path)
+      << std::flush;
+
+  std::mutex mu;  // guards queue, store, progress
+  Progress progress(log, static_cast<int>(queue.size()), total_cost);
+  auto record = [&](const json& out) {
+    const size_t index = out.at("index");
+    const auto row = row_from_json(out.at("row"));
+    std::lock_guard<std::mutex> lock(mu);
+    store.append(row, quantizers_from_json(out.at("quantizers")));
+    progress.task_done(row, tasks[index].cost);
+  };
+  auto next_task = [&]() -> std::optional<size_t> {
+    std::lock_guard<std::mutex> lock(mu);
+    if (queue.empty()) return std::nullopt;
+    const size_t i = queue.front();
+    queue.pop_front();
+    return i;
+  };
+
+  // Coordinator: serves the other ranks; polls with a short sleep so it never spins a core.
+  std::thread coordinator;
+  if (size > 1) {
+    coordinator = std::thread([&] {
+      int stopped = 0;
+      auto sleep = std::chrono::microseconds(500);
+      while (stopped < size - 1) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+        if (!flag) {
+          std::this_thread::sleep_for(sleep);
+          sleep = std::min(sleep * 2, std::chrono::microseconds(20000));
+          continue;
+        }
+        sleep = std::chrono::microseconds(500);
+        const json msg = receive(st.MPI_SOURCE, st.MPI_TAG, nullptr);
+        if (st.MPI_TAG == kResult) record(msg);
+        const auto i = next_task();
+        if (i) {
+          send({{"index", *i}, {"id", tasks[*i].id}, {"cell", cell_to_json(tasks[*i].cell)}}, st.MPI_SOURCE, kTask);
+        } else {
+          send(json::object(), st.MPI_SOURCE, kTask);
+          ++stopped;
+        }
+      }
+    });
+  }
+  while (const auto i = next_task()) {
+    json out = execute(runner, tasks[*i].id, tasks[*i].cell, 0, device_name(device));
+    out["index"] = *i;
+    record(out);
+  }
+  if (coordinator.joinable()) coordinator.join();
+  store.finish();
+  summary.ran = static_cast<int>(tasks.size()) - summary.skipped;
+  summary.failed = progress.failed();
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  log << fmt::format("sweep {}: {} ran, {} failed, {} skipped in {:.1f} s → {}\n", spec.name, summary.ran,
+                     summary.failed, summary.skipped, summary.seconds, path)
+      << std::flush;
+  return summary;
+}
+
+}  // namespace qsweep::dist

@@ -1,0 +1,38 @@
+// `qsweep run`: one sweep over MPI ranks (mpirun, srun, or a single process).
+//
+//   dist::World world(&argc, &argv);
+//   RunOptions opt;  opt.results = "results/demo.h5";
+//   RunSummary s = dist::run_sweep(world, sweep::load_sweep("sweeps/demo.yaml"), opt);
+//
+// Rank 0 expands the sweep, writes the plan into the results file before any work, and hands out
+// tasks one at a time, longest expected first, from a coordinator thread that sleeps between
+// polls (an idle coordinator costs no core). Every rank, rank 0 included, runs tasks. Only rank 0
+// writes the results file, appending (and flushing) each row as it arrives, so a killed run
+// loses only the tasks in flight; rerunning skips tasks whose id is already `ok`.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "dist/world.h"
+#include "sweep/sweep_spec.h"
+
+namespace qsweep::dist {
+
+struct RunOptions {
+  std::string results;          // default: results/<sweep>.h5
+  bool resume = true;           // skip tasks whose latest row is ok
+  bool retry_failed = true;     // rerun tasks whose latest row failed (when resuming)
+  int threads = 0;              // intra-op threads per rank; 0 = cores on this node / ranks on it
+  std::ostream* log = nullptr;  // progress (rank 0); std::cout when null
+};
+
+struct RunSummary {
+  int planned = 0, skipped = 0, ran = 0, failed = 0;
+  double seconds = 0;
+};
+
+// Collective: every rank calls it. Returns the summary on rank 0 (ran/failed counts elsewhere).
+RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOptions& options);
+
+}  // namespace qsweep::dist

@@ -11,5 +11,6 @@ namespace qsweep::cli {
 void add_version_command(CLI::App& app);
 void add_observers_command(CLI::App& app);
 void add_quant_error_command(CLI::App& app);
+void add_prepare_command(CLI::App& app);
 
 }  // namespace qsweep::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   qsweep::cli::add_version_command(app);
   qsweep::cli::add_observers_command(app);
   qsweep::cli::add_quant_error_command(app);
+  qsweep::cli::add_prepare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

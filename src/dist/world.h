@@ -1,0 +1,43 @@
+// The MPI world of one qsweep process: initialised from argc/argv, finalised on destruction.
+// Without mpirun it is a singleton world (rank 0 of 1), so every command runs the same way with
+// or without a launcher. Only src/dist includes <mpi.h> (STYLE rule 14); the data layer sees
+// this through data::Collective.
+//
+//   dist::World world(argc, argv);
+//   auto parts = world.gather(my_bytes);   // rank 0: one buffer per rank
+//   if (world.any(failed)) ...             // every rank agrees
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "data/collective.h"
+#include "support/error.h"
+
+namespace qsweep::dist {
+
+class DistError : public Error {
+ public:
+  using Error::Error;
+};
+
+class World final : public data::Collective {
+ public:
+  // Calls MPI_Init unless MPI is already initialised (then this object does not finalise).
+  World(int* argc, char*** argv);
+  ~World() override;
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine) override;
+  bool any(bool mine) override;
+  void barrier();
+
+ private:
+  int rank_ = 0, size_ = 1;
+  bool owns_ = false;
+};
+
+}  // namespace qsweep::dist

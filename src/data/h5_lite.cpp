@@ -34,11 +34,11 @@ QuietErrors::~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
 
 void write_attr(hid_t obj, const char* name, const std::string& value) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type.get(), value.empty() ? 1 : value.size());
+  H5Tset_size(type.get(), value.size() + 1);  // with its NUL, as STRPAD H5T_STR_NULLTERM expects
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
   Handle space(H5Screate(H5S_SCALAR), H5Sclose);
   Handle attr(H5Acreate2(obj, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  if (attr.get() < 0 || H5Awrite(attr.get(), type.get(), value.empty() ? "" : value.data()) < 0) {
+  if (attr.get() < 0 || H5Awrite(attr.get(), type.get(), value.c_str()) < 0) {
     fail(file_name(obj), fmt::format("cannot write attribute '{}'", name));
   }
 }
@@ -68,9 +68,11 @@ std::string read_attr_string(hid_t obj, const char* name, const std::string& fil
   if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) > 0) {
     fail(file, fmt::format("attribute '{}' is not a fixed-length string", name));
   }
-  std::string s(H5Tget_size(type.get()), '\0');
+  std::string s(H5Tget_size(type.get()) + 1, '\0');
+  // HDF5 converts between strings of the same character set only.
   Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(mem.get(), s.size());
+  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
   if (H5Aread(attr.get(), mem.get(), s.data()) < 0) fail(file, fmt::format("cannot read attribute '{}'", name));
   s.resize(s.find('\0') == std::string::npos ? s.size() : s.find('\0'));
   return s;
@@ -148,8 +150,10 @@ std::vector<std::string> read_strings(hid_t file, const char* name, const std::s
   const auto dims = dataset_dims(file, name, path);
   const size_t n = dims.empty() ? 1 : dims[0];
   Handle ds(H5Dopen2(file, name, H5P_DEFAULT), H5Dclose);
+  Handle file_type(H5Dget_type(ds.get()), H5Tclose);
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.get(), H5T_VARIABLE);
+  H5Tset_cset(type.get(), H5Tget_cset(file_type.get()));
   std::vector<char*> ptrs(n, nullptr);
   if (n > 0 && H5Dread(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0) {
     fail(path, fmt::format("cannot read string dataset '{}'", name));

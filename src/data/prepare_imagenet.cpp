@@ -142,8 +142,9 @@ ShardInfo run_split(const ImageNetPrepareOptions& opt, const SplitJob& job, Coll
 
 PrepareReport prepare_imagenet(const ImageNetPrepareOptions& opt, Collective& world) {
   PrepareReport report;
-  if (world.rank() == 0) std::filesystem::create_directories(opt.out);
-  // Every rank lists the folders itself: the listing is deterministic, so all agree.
+  // Every rank lists the folders itself: the listing is deterministic, so all agree. Both
+  // splits are listed (and the calibration draw checked) before any image is decoded.
+  std::vector<SplitJob> jobs;
   if (opt.val) {
     const ImageFolder val = scan_image_folder(opt.root + "/val");
     SplitJob job;
@@ -155,10 +156,14 @@ PrepareReport prepare_imagenet(const ImageNetPrepareOptions& opt, Collective& wo
         "torchvision Resize({0}) (shorter side, PIL bilinear with antialias) + CenterCrop({1}); uint8 CHW RGB",
         opt.resize, opt.crop);
     for (size_t i = 0; i < val.files.size(); ++i) job.items.push_back({val.files[i], val.labels[i], 0});
-    report.shards.push_back(run_split(opt, job, world, report.skipped));
+    jobs.push_back(std::move(job));
   }
   if (opt.calib) {
     const ImageFolder train = scan_image_folder(opt.root + "/train");
+    if (opt.calib_count > static_cast<int64_t>(train.files.size())) {
+      throw DataError(fmt::format("{}: {} calibration images requested, the folder holds {}", train.root,
+                                  opt.calib_count, train.files.size()));
+    }
     SampleRng pick(opt.seed, 0);
     const auto chosen =
         choose_without_replacement(static_cast<int64_t>(train.files.size()), opt.calib_count, pick);
@@ -176,8 +181,10 @@ PrepareReport prepare_imagenet(const ImageNetPrepareOptions& opt, Collective& wo
     for (size_t p = 0; p < chosen.size(); ++p) {
       job.items.push_back({train.files[chosen[p]], train.labels[chosen[p]], static_cast<int64_t>(p)});
     }
-    report.shards.push_back(run_split(opt, job, world, report.skipped));
+    jobs.push_back(std::move(job));
   }
+  if (world.rank() == 0) std::filesystem::create_directories(opt.out);
+  for (const auto& job : jobs) report.shards.push_back(run_split(opt, job, world, report.skipped));
   if (world.rank() != 0) report.shards.clear();
   return report;
 }

@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "data/imagenet_transform.h"
 #include "data/prepare.h"
+#include "data/sha256.h"
 #include "test_paths.h"
 
 namespace qsweep::data {
@@ -63,22 +65,62 @@ void expect_parity(const Shard& shard, const std::vector<uint8_t>& ref, const ch
               static_cast<long long>(n), static_cast<long long>(exact), worst);
 }
 
-TEST(PrepareImageNet, ValMatchesTorchvisionOnAllSampleImages) {
-  if (!fs::exists(test::imagenet_sample() + "/val")) GTEST_SKIP() << "no " << test::imagenet_sample();
-  if (!test::have_torchvision()) GTEST_SKIP() << "/usr/bin/python3 cannot import torchvision";
-  const std::string out = test::fresh_dir("imagenet_val");
-  auto o = options(out);
-  o.calib = false;
-  SingleProcess one;
-  const auto report = prepare_imagenet(o, one);
-  ASSERT_EQ(report.shards.size(), 1u);
-  const Shard val = Shard::open(out + "/val.h5");
+// The sample's val split prepared once for the parity tests below.
+class SampleVal : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fs::exists(test::imagenet_sample() + "/val")) return;
+    out_ = new std::string(test::fresh_dir("imagenet_val"));
+    auto o = options(*out_);
+    o.calib = false;
+    SingleProcess one;
+    ASSERT_EQ(prepare_imagenet(o, one).shards.size(), 1u);
+  }
+  static void TearDownTestSuite() { delete out_; }
+  void SetUp() override {
+    if (!out_) GTEST_SKIP() << "no " << test::imagenet_sample();
+  }
+  static std::string* out_;
+};
+std::string* SampleVal::out_ = nullptr;
+
+TEST_F(SampleVal, MatchesCommittedTorchvisionFixture) {
+  const Shard val = Shard::open(*out_ + "/val.h5");
   EXPECT_EQ(val.size(), 1000);
   EXPECT_EQ(val.info().class_names.size(), 1000u);
   EXPECT_EQ(val.info().class_names.front(), "n01440764");
   EXPECT_EQ(val.provenance().files.size(), 1000u);
+  // Per image: label and sha256[:16] of torchvision's output (tools/make_imagenet_val_fixture.py).
+  std::ifstream fixture(QSWEEP_SOURCE_DIR "/tests/data/fixtures/imagenet_sample_val.sha256");
+  ASSERT_TRUE(fixture) << "missing fixture";
+  std::string line;
+  int64_t i = 0, identical = 0;
+  while (std::getline(fixture, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    int64_t label = -1;
+    std::string hash;
+    fields >> label >> hash;
+    ASSERT_LT(i, val.size());
+    EXPECT_EQ(val.labels(i, 1).item<int64_t>(), label) << "image " << i;
+    Sha256 h;
+    h.update(val.image_data(i), static_cast<size_t>(val.info().image_bytes()));
+    const bool same = h.hex().substr(0, 16) == hash;
+    EXPECT_TRUE(same) << "image " << i << " (" << val.provenance().files[i]
+                      << ") differs from torchvision's bytes; run the test with /usr/bin/python3 + torchvision "
+                         "installed to see the mean difference";
+    identical += same;
+    ++i;
+  }
+  EXPECT_EQ(i, 1000);
+  std::printf("val vs committed torchvision fixture: %lld of %lld images bit-identical\n",
+              static_cast<long long>(identical), static_cast<long long>(i));
+}
 
-  const std::string ref = out + "/reference.u8";
+TEST_F(SampleVal, MatchesTorchvisionComputedNow) {
+  if (!test::have_torchvision()) GTEST_SKIP() << "/usr/bin/python3 cannot import torchvision";
+  const Shard val = Shard::open(*out_ + "/val.h5");
+  const std::string ref = *out_ + "/reference.u8";
   const std::string cmd = "/usr/bin/python3 " QSWEEP_SOURCE_DIR "/tools/imagenet_val_reference.py " + sample_root() +
                           "/val " + ref;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;

@@ -5,9 +5,9 @@
 // (page cache warm after the first pass) and produce CHW uint8; neither writes a shard.
 //
 //   build/decode_bench [--root ../shared/data/imagenet-sample/val] [--limit 1000] [--reps 3]
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
   int reps = 3;
   app.add_option("--root", root, "ImageFolder split with JPEGs")->check(CLI::ExistingDirectory)->capture_default_str();
   app.add_option("--limit", limit, "images (first N in ImageFolder order)")->capture_default_str();
-  app.add_option("--reps", reps, "passes per side; the best is reported")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--reps", reps, "passes per side; the best is reported")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   const ImageFolder folder = scan_image_folder(root);
@@ -73,9 +75,10 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print("images: {} from {} (mean {:.0f} kpixel)\n", n, root, static_cast<double>(pixels) / n / 1000);
-  fmt::print("qsweep (libjpeg-turbo + PIL-exact resize), 1 thread: {:8.1f} img/s  ({:.2f} ms/img: decode {:.2f}, "
-             "resize+crop {:.2f})\n",
-             n / best, 1000 * best / n, 1000 * best_decode / n, 1000 * (best - best_decode) / n);
+  fmt::print(
+      "qsweep (libjpeg-turbo + PIL-exact resize), 1 thread: {:8.1f} img/s  ({:.2f} ms/img: decode {:.2f}, "
+      "resize+crop {:.2f})\n",
+      n / best, 1000 * best / n, 1000 * best_decode / n, 1000 * (best - best_decode) / n);
   double py = 1e30;
   for (int r = 0; r < reps; ++r) {
     const double s = python_seconds(root, n, "/tmp/qsweep_decode_bench.u8");
@@ -85,8 +88,9 @@ int main(int argc, char** argv) {
     fmt::print("PIL + torchvision: not measured (/usr/bin/python3 with torchvision needed)\n");
     return 0;
   }
-  fmt::print("PIL + torchvision (ImageFolder loader + Resize + CenterCrop), 1 process: {:8.1f} img/s  ({:.2f} ms/img)\n",
-             n / py, 1000 * py / n);
+  fmt::print(
+      "PIL + torchvision (ImageFolder loader + Resize + CenterCrop), 1 process: {:8.1f} img/s  ({:.2f} ms/img)\n",
+      n / py, 1000 * py / n);
   fmt::print("ratio qsweep / PIL: {:.2f}x\n", py / best);
   return 0;
 }

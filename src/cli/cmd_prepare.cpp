@@ -1,8 +1,9 @@
 // `qsweep prepare fashion-mnist|imagenet`: build the dataset shards once (see data/prepare.h).
 // ImageNet preparation runs in parallel under mpirun (ranks split the files, rank 0 writes);
 // without mpirun it is a world of one.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "data/prepare.h"
@@ -19,7 +20,8 @@ void print_shard(const data::ShardInfo& s) {
 }  // namespace
 
 void add_prepare_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("prepare", "Decode a dataset once into memory-mappable HDF5 shards (val, calib, train)");
+  auto* cmd =
+      app.add_subcommand("prepare", "Decode a dataset once into memory-mappable HDF5 shards (val, calib, train)");
   cmd->require_subcommand(1);
 
   auto fm = std::make_shared<data::FashionMnistPrepareOptions>();

@@ -6,11 +6,16 @@
 namespace qsweep::data {
 
 BatchReader::BatchReader(Shard shard, int64_t batch_size, int64_t begin, int64_t end)
-    : shard_(std::move(shard)), batch_size_(batch_size), begin_(begin), end_(end < 0 ? shard_.size() : end), pos_(begin) {
+    : shard_(std::move(shard)),
+      batch_size_(batch_size),
+      begin_(begin),
+      end_(end < 0 ? shard_.size() : end),
+      pos_(begin) {
   const auto& info = shard_.info();
   if (batch_size_ <= 0) throw ShardError(fmt::format("{}: batch size {} must be positive", info.path, batch_size_));
   if (begin_ < 0 || begin_ > end_ || end_ > info.count) {
-    throw ShardError(fmt::format("{}: range {}..{} outside the shard's {} images", info.path, begin_, end_, info.count));
+    throw ShardError(
+        fmt::format("{}: range {}..{} outside the shard's {} images", info.path, begin_, end_, info.count));
   }
   lut_.resize(static_cast<size_t>(info.channels) * 256);
   for (int64_t c = 0; c < info.channels; ++c) {

@@ -112,7 +112,8 @@ void write_dataset(hid_t file, const char* name, const std::vector<hsize_t>& dim
   write_attr(ds.get(), "description", description);
 }
 
-void write_strings(hid_t file, const char* name, const std::vector<std::string>& values, const std::string& description) {
+void write_strings(hid_t file, const char* name, const std::vector<std::string>& values,
+                   const std::string& description) {
   Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
   H5Tset_size(type.get(), H5T_VARIABLE);
   H5Tset_cset(type.get(), H5T_CSET_UTF8);
@@ -120,7 +121,8 @@ void write_strings(hid_t file, const char* name, const std::vector<std::string>&
   for (const auto& v : values) ptrs.push_back(v.c_str());
   Handle space = scalar_or_1d(values.size());
   Handle ds(H5Dcreate2(file, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose);
-  if (ds.get() < 0 || (!ptrs.empty() && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)) {
+  if (ds.get() < 0 ||
+      (!ptrs.empty() && H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)) {
     fail(file_name(file), fmt::format("cannot write dataset '{}'", name));
   }
   write_attr(ds.get(), "description", description);

@@ -57,8 +57,8 @@ std::vector<int64_t> read_attr_ints(hid_t obj, const char* name, const std::stri
 std::vector<float> read_attr_floats(hid_t obj, const char* name, const std::string& file);
 
 // Datasets of the given shape (contiguous, default properties) written in one call.
-void write_dataset(hid_t file, const char* name, const std::vector<hsize_t>& dims, hid_t mem_type,
-                   const void* data, const std::string& description);
+void write_dataset(hid_t file, const char* name, const std::vector<hsize_t>& dims, hid_t mem_type, const void* data,
+                   const std::string& description);
 void write_strings(hid_t file, const char* name, const std::vector<std::string>& values,
                    const std::string& description);
 bool has_dataset(hid_t file, const char* name);

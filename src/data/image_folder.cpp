@@ -13,7 +13,8 @@ namespace {
 
 bool has_image_extension(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   for (const char* e : {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}) {
     if (ext == e) return true;
   }
@@ -24,7 +25,8 @@ bool has_image_extension(const fs::path& p) {
 
 ImageFolder scan_image_folder(const std::string& root) {
   std::error_code ec;
-  if (!fs::is_directory(root, ec)) throw DataError(fmt::format("{}: not a directory, expected an ImageFolder split", root));
+  if (!fs::is_directory(root, ec))
+    throw DataError(fmt::format("{}: not a directory, expected an ImageFolder split", root));
   ImageFolder out;
   out.root = root;
   for (const auto& e : fs::directory_iterator(root)) {

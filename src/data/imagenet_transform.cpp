@@ -63,8 +63,8 @@ CalibCrop sample_calib_crop(int64_t height, int64_t width, SampleRng& rng, doubl
 }
 
 void calib_transform(const RgbImage& img, const CalibCrop& c, int64_t size, uint8_t* dst_chw) {
-  pil_bilinear_resize(img.pixels.data(), img.width, img.height, PixelRect{c.left, c.top, c.width, c.height}, size,
-                      size, PixelRect{0, 0, size, size}, c.flip, dst_chw);
+  pil_bilinear_resize(img.pixels.data(), img.width, img.height, PixelRect{c.left, c.top, c.width, c.height}, size, size,
+                      PixelRect{0, 0, size, size}, c.flip, dst_chw);
 }
 
 }  // namespace qsweep::data

@@ -72,15 +72,16 @@ inline uint8_t clip8(int32_t v) {
 
 }  // namespace
 
-void pil_bilinear_resize(const uint8_t* src, int64_t src_width, int64_t src_height, PixelRect region,
-                         int64_t out_width, int64_t out_height, PixelRect window, bool flip, uint8_t* dst) {
+void pil_bilinear_resize(const uint8_t* src, int64_t src_width, int64_t src_height, PixelRect region, int64_t out_width,
+                         int64_t out_height, PixelRect window, bool flip, uint8_t* dst) {
   if (region.left < 0 || region.top < 0 || region.width <= 0 || region.height <= 0 ||
-      region.left + region.width > src_width || region.top + region.height > src_height ||
-      window.left < 0 || window.top < 0 || window.left + window.width > out_width ||
-      window.top + window.height > out_height || window.width <= 0 || window.height <= 0) {
-    throw DataError(fmt::format("resize: region {}x{}+{}+{} of a {}x{} image to {}x{}, window {}x{}+{}+{} out of bounds",
-                                region.width, region.height, region.left, region.top, src_width, src_height,
-                                out_width, out_height, window.width, window.height, window.left, window.top));
+      region.left + region.width > src_width || region.top + region.height > src_height || window.left < 0 ||
+      window.top < 0 || window.left + window.width > out_width || window.top + window.height > out_height ||
+      window.width <= 0 || window.height <= 0) {
+    throw DataError(
+        fmt::format("resize: region {}x{}+{}+{} of a {}x{} image to {}x{}, window {}x{}+{}+{} out of bounds",
+                    region.width, region.height, region.left, region.top, src_width, src_height, out_width, out_height,
+                    window.width, window.height, window.left, window.top));
   }
   // PIL crops first (the region becomes a new image), then resizes it with box (0, 0, w, h).
   const uint8_t* base = src + (region.top * src_width + region.left) * 3;

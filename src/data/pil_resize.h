@@ -30,7 +30,7 @@ struct PixelRect {
 // The region is resized to out_width x out_height; only `window` of that result is produced,
 // into dst as planar CHW uint8 [3, window.height, window.width]. Horizontal flip of the window is
 // applied when `flip` is set (torchvision flips after resizing).
-void pil_bilinear_resize(const uint8_t* src, int64_t src_width, int64_t src_height, PixelRect region,
-                         int64_t out_width, int64_t out_height, PixelRect window, bool flip, uint8_t* dst);
+void pil_bilinear_resize(const uint8_t* src, int64_t src_width, int64_t src_height, PixelRect region, int64_t out_width,
+                         int64_t out_height, PixelRect window, bool flip, uint8_t* dst);
 
 }  // namespace qsweep::data

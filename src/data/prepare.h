@@ -47,8 +47,8 @@ struct ImageNetPrepareOptions {
 };
 
 struct PrepareReport {
-  std::vector<ShardInfo> shards;          // rank 0 only
-  std::vector<std::string> skipped;       // rank 0 only: "path: reason"
+  std::vector<ShardInfo> shards;     // rank 0 only
+  std::vector<std::string> skipped;  // rank 0 only: "path: reason"
 };
 
 PrepareReport prepare_imagenet(const ImageNetPrepareOptions& opt, Collective& world);

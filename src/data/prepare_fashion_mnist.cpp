@@ -19,7 +19,8 @@ struct Split {
 };
 
 Split read_split(const std::string& root, const std::string& prefix) {
-  Split s{read_idx(root + "/" + prefix + "-images-idx3-ubyte.gz"), read_idx(root + "/" + prefix + "-labels-idx1-ubyte.gz")};
+  Split s{read_idx(root + "/" + prefix + "-images-idx3-ubyte.gz"),
+          read_idx(root + "/" + prefix + "-labels-idx1-ubyte.gz")};
   const std::string path = root + "/" + prefix + "-images-idx3-ubyte.gz";
   if (s.images.dims.size() != 3 || s.images.dims[1] != 28 || s.images.dims[2] != 28) {
     throw DataError(fmt::format("{}: expected N x 28 x 28 images", path));
@@ -50,7 +51,8 @@ ShardInfo write_split(const FashionMnistPrepareOptions& opt, const Split& s, con
   for (int64_t idx : order) {
     std::fill(img.begin(), img.end(), 0);
     const uint8_t* src = s.images.data.data() + idx * 28 * 28;
-    for (int64_t y = 0; y < 28; ++y) std::copy(src + y * 28, src + (y + 1) * 28, img.data() + (y + kPad) * kSide + kPad);
+    for (int64_t y = 0; y < 28; ++y)
+      std::copy(src + y * 28, src + (y + 1) * 28, img.data() + (y + kPad) * kSide + kPad);
     const int64_t label = s.labels.data[idx];
     w.append(img.data(), &label, 1);
   }
@@ -72,8 +74,8 @@ std::vector<ShardInfo> prepare_fashion_mnist(const FashionMnistPrepareOptions& o
   const auto calib = choose_without_replacement(train.images.dims[0], opt.calib_count, pick);
   std::vector<ShardInfo> out;
   out.push_back(write_split(opt, test, "val", "fashion-mnist:" + opt.root + "/t10k", all_test, -1));
-  out.push_back(write_split(opt, train, "calib", "fashion-mnist:" + opt.root + "/train", calib,
-                            static_cast<int64_t>(opt.seed)));
+  out.push_back(
+      write_split(opt, train, "calib", "fashion-mnist:" + opt.root + "/train", calib, static_cast<int64_t>(opt.seed)));
   if (opt.train) out.push_back(write_split(opt, train, "train", "fashion-mnist:" + opt.root + "/train", all_train, -1));
   return out;
 }

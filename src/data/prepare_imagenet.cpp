@@ -165,8 +165,7 @@ PrepareReport prepare_imagenet(const ImageNetPrepareOptions& opt, Collective& wo
                                   opt.calib_count, train.files.size()));
     }
     SampleRng pick(opt.seed, 0);
-    const auto chosen =
-        choose_without_replacement(static_cast<int64_t>(train.files.size()), opt.calib_count, pick);
+    const auto chosen = choose_without_replacement(static_cast<int64_t>(train.files.size()), opt.calib_count, pick);
     SplitJob job;
     job.name = "calib";
     job.calib = true;

@@ -40,14 +40,16 @@ Shard Shard::open(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw ShardError(fmt::format("{}: cannot open shard (no such file)", path));
   h5::QuietErrors quiet;
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw ShardError(fmt::format("{}: not an HDF5 file, expected a qsweep shard", path));
+  if (H5Fis_hdf5(path.c_str()) <= 0)
+    throw ShardError(fmt::format("{}: not an HDF5 file, expected a qsweep shard", path));
   h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
   if (file.get() < 0) throw ShardError(fmt::format("{}: cannot open as HDF5 (truncated or corrupt file?)", path));
   const hid_t f = file.get();
   Shard s;
   ShardInfo& info = s.info_;
   info.path = path;
-  if (!h5::has_attr(f, "schema_version")) throw ShardError(fmt::format("{}: no schema_version attribute, not a qsweep shard", path));
+  if (!h5::has_attr(f, "schema_version"))
+    throw ShardError(fmt::format("{}: no schema_version attribute, not a qsweep shard", path));
   const auto version = h5::read_attr_ints(f, "schema_version", path);
   if (version.size() != 1 || version[0] != kShardSchemaVersion) {
     throw ShardError(fmt::format("{}: shard schema_version {}, expected {}", path, version.empty() ? -1 : version[0],
@@ -63,12 +65,14 @@ Shard Shard::open(const std::string& path) {
   info.class_names = h5::read_strings(f, "class_names", path);
 
   const auto dims = h5::dataset_dims(f, "images", path);
-  if (dims.size() != 4) throw ShardError(fmt::format("{}: /images has {} dimensions, expected 4 (N, C, H, W)", path, dims.size()));
+  if (dims.size() != 4)
+    throw ShardError(fmt::format("{}: /images has {} dimensions, expected 4 (N, C, H, W)", path, dims.size()));
   info.count = static_cast<int64_t>(dims[0]);
   info.channels = static_cast<int64_t>(dims[1]);
   info.height = static_cast<int64_t>(dims[2]);
   info.width = static_cast<int64_t>(dims[3]);
-  if (static_cast<int64_t>(info.mean.size()) != info.channels || static_cast<int64_t>(info.std.size()) != info.channels) {
+  if (static_cast<int64_t>(info.mean.size()) != info.channels ||
+      static_cast<int64_t>(info.std.size()) != info.channels) {
     throw ShardError(fmt::format("{}: mean/std have {}/{} entries, expected one per channel ({})", path,
                                  info.mean.size(), info.std.size(), info.channels));
   }
@@ -81,12 +85,14 @@ Shard Shard::open(const std::string& path) {
 
   h5::Handle ds(H5Dopen2(f, "images", H5P_DEFAULT), H5Dclose);
   h5::Handle type(H5Dget_type(ds.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1 || H5Tget_sign(type.get()) != H5T_SGN_NONE) {
+  if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1 ||
+      H5Tget_sign(type.get()) != H5T_SGN_NONE) {
     throw ShardError(fmt::format("{}: /images is not uint8", path));
   }
   h5::Handle dcpl(H5Dget_create_plist(ds.get()), H5Pclose);
   if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0) {
-    throw ShardError(fmt::format("{}: /images is chunked or filtered, expected a contiguous dataset that can be memory-mapped", path));
+    throw ShardError(fmt::format(
+        "{}: /images is chunked or filtered, expected a contiguous dataset that can be memory-mapped", path));
   }
   const size_t bytes = static_cast<size_t>(info.count * info.image_bytes());
   auto map = std::make_shared<Mapping>();
@@ -115,7 +121,8 @@ Shard Shard::open(const std::string& path) {
 
 void Shard::check_range(int64_t begin, int64_t n) const {
   if (begin < 0 || n < 0 || begin + n > info_.count) {
-    throw ShardError(fmt::format("{}: images {}..{} requested, shard holds {}", info_.path, begin, begin + n, info_.count));
+    throw ShardError(
+        fmt::format("{}: images {}..{} requested, shard holds {}", info_.path, begin, begin + n, info_.count));
   }
 }
 
@@ -128,8 +135,9 @@ at::Tensor Shard::images_u8(int64_t begin, int64_t n) const {
   check_range(begin, n);
   if (n == 0) return at::empty({0, info_.channels, info_.height, info_.width}, at::kByte);
   auto keep = map_;
-  return at::from_blob(const_cast<uint8_t*>(map_->images + begin * info_.image_bytes()),
-                       {n, info_.channels, info_.height, info_.width}, [keep](void*) {}, at::kByte);
+  return at::from_blob(
+      const_cast<uint8_t*>(map_->images + begin * info_.image_bytes()), {n, info_.channels, info_.height, info_.width},
+      [keep](void*) {}, at::kByte);
 }
 
 at::Tensor Shard::labels(int64_t begin, int64_t n) const {

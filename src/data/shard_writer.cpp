@@ -65,7 +65,8 @@ ShardInfo ShardWriter::finish(const ShardProvenance& p) {
   info.count = s.count;
   auto check_len = [&](size_t len, const char* what) {
     if (len != 0 && len != static_cast<size_t>(s.count)) {
-      throw ShardError(fmt::format("{}: {} has {} entries, expected one per image ({})", info.path, what, len, s.count));
+      throw ShardError(
+          fmt::format("{}: {} has {} entries, expected one per image ({})", info.path, what, len, s.count));
     }
   };
   check_len(p.files.size(), "files");
@@ -124,7 +125,8 @@ ShardInfo ShardWriter::finish(const ShardProvenance& p) {
     h5::write_dataset(f, "labels", {static_cast<hsize_t>(s.count)}, H5T_NATIVE_INT64, s.labels.data(),
                       "class index of each image into /class_names");
     h5::write_strings(f, "class_names", info.class_names, "class name of each label index");
-    if (!p.files.empty()) h5::write_strings(f, "files", p.files, "source file of each image, relative to the dataset root");
+    if (!p.files.empty())
+      h5::write_strings(f, "files", p.files, "source file of each image, relative to the dataset root");
     if (!p.source_index.empty()) {
       h5::write_dataset(f, "source_index", {static_cast<hsize_t>(s.count)}, H5T_NATIVE_INT64, p.source_index.data(),
                         "index of each image in the source split");

@@ -121,8 +121,8 @@ TEST_F(SampleVal, MatchesTorchvisionComputedNow) {
   if (!test::have_torchvision()) GTEST_SKIP() << "/usr/bin/python3 cannot import torchvision";
   const Shard val = Shard::open(*out_ + "/val.h5");
   const std::string ref = *out_ + "/reference.u8";
-  const std::string cmd = "/usr/bin/python3 " QSWEEP_SOURCE_DIR "/tools/imagenet_val_reference.py " + sample_root() +
-                          "/val " + ref;
+  const std::string cmd =
+      "/usr/bin/python3 " QSWEEP_SOURCE_DIR "/tools/imagenet_val_reference.py " + sample_root() + "/val " + ref;
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   const auto labels = read_file(ref + ".labels");
   ASSERT_EQ(labels.size(), 1000 * sizeof(int64_t));
@@ -282,9 +282,13 @@ TEST(JpegDecode, CmykBecomesRgbAsPil) {
   const std::string good = test::imagenet_sample() + "/val/n01440764";
   const std::string src = good + "/" + fs::directory_iterator(good)->path().filename().string();
   // PIL writes Adobe CMYK JPEGs (inverted), the kind ImageNet's train split contains.
-  const std::string cmd = "/usr/bin/python3 -c \"import numpy as np; from PIL import Image; "
-                          "Image.open('" + src + "').convert('CMYK').save('" + dir + "/c.jpg'); "
-                          "np.asarray(Image.open('" + dir + "/c.jpg').convert('RGB')).tofile('" + dir + "/c.rgb')\"";
+  const std::string cmd =
+      "/usr/bin/python3 -c \"import numpy as np; from PIL import Image; "
+      "Image.open('" +
+      src + "').convert('CMYK').save('" + dir +
+      "/c.jpg'); "
+      "np.asarray(Image.open('" +
+      dir + "/c.jpg').convert('RGB')).tofile('" + dir + "/c.rgb')\"";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
   const RgbImage img = decode_jpeg_rgb(dir + "/c.jpg");
   EXPECT_EQ(img.pixels, read_file(dir + "/c.rgb"));

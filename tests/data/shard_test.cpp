@@ -1,5 +1,7 @@
 // Shard format: write/read round trip, zero-copy views, normalised batches equal to torchvision's
 // ToTensor+Normalize arithmetic, and clear errors for missing, foreign, truncated and altered files.
+#include "data/shard.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -7,7 +9,6 @@
 #include <fstream>
 
 #include "data/batch_reader.h"
-#include "data/shard.h"
 #include "test_paths.h"
 
 namespace qsweep::data {

@@ -19,9 +19,7 @@ inline const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 // /usr/bin/python3 is Debian's interpreter with python3-torchvision; the `python3` on PATH may
 // be another one without torch.
-inline bool have_torchvision() {
-  return std::system("/usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1") == 0;
-}
+inline bool have_torchvision() { return std::system("/usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1") == 0; }
 
 // A fresh empty folder under gtest's temp dir.
 inline std::string fresh_dir(const std::string& name) {

@@ -1,6 +1,8 @@
 // dist::World as a singleton (no mpirun; MPI cannot be re-initialised after MPI_Finalize, so only
 // one test in this binary may construct a World) and `qsweep prepare imagenet` under mpirun -np 2: the
 // two ranks split the files, rank 0 writes, and the shard is byte-identical to a one-process run.
+#include "dist/world.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,7 +11,6 @@
 #include <sstream>
 
 #include "data/shard.h"
-#include "dist/world.h"
 
 namespace qsweep::dist {
 namespace fs = std::filesystem;

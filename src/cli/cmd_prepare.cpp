@@ -3,9 +3,12 @@
 // without mpirun it is a world of one.
 #include <fmt/format.h>
 
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "data/jpeg_decode.h"
 #include "data/prepare.h"
 #include "dist/world.h"
 
@@ -60,7 +63,18 @@ void add_prepare_command(CLI::App& app) {
     dist::World world(nullptr, nullptr);
     auto opt = *in;
     opt.calib = opt.calib && opt.calib_count > 0;
-    const auto report = data::prepare_imagenet(opt, world);
+    data::PrepareReport report;
+    try {
+      report = data::prepare_imagenet(opt, world);
+    } catch (const data::ImageError&) {
+      throw;  // an undecodable image: every rank stopped together, rank 0 names the file
+    } catch (const std::exception& e) {
+      if (world.size() == 1) throw;
+      // Seen by this rank alone (e.g. a write error on rank 0): the others cannot be told, so
+      // end the job rather than leave them waiting in a gather.
+      std::fprintf(stderr, "qsweep: error (rank %d of %d): %s\n", world.rank(), world.size(), e.what());
+      world.abort(2);
+    }
     if (world.rank() != 0) return;
     for (const auto& s : report.shards) print_shard(s);
     if (!report.skipped.empty()) {

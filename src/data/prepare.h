@@ -53,4 +53,7 @@ struct PrepareReport {
 
 PrepareReport prepare_imagenet(const ImageNetPrepareOptions& opt, Collective& world);
 
+// Creates the output folder; throws DataError naming it when that is impossible.
+void ensure_output_dir(const std::string& out);
+
 }  // namespace qsweep::data

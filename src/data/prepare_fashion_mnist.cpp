@@ -64,7 +64,7 @@ ShardInfo write_split(const FashionMnistPrepareOptions& opt, const Split& s, con
 }  // namespace
 
 std::vector<ShardInfo> prepare_fashion_mnist(const FashionMnistPrepareOptions& opt) {
-  std::filesystem::create_directories(opt.out);
+  ensure_output_dir(opt.out);
   const Split test = read_split(opt.root, "t10k");
   const Split train = read_split(opt.root, "train");
   std::vector<int64_t> all_test(test.images.dims[0]), all_train(train.images.dims[0]);

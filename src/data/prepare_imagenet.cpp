@@ -182,7 +182,7 @@ PrepareReport prepare_imagenet(const ImageNetPrepareOptions& opt, Collective& wo
     }
     jobs.push_back(std::move(job));
   }
-  if (world.rank() == 0) std::filesystem::create_directories(opt.out);
+  if (world.rank() == 0) ensure_output_dir(opt.out);
   for (const auto& job : jobs) report.shards.push_back(run_split(opt, job, world, report.skipped));
   if (world.rank() != 0) report.shards.clear();
   return report;

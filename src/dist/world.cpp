@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <cstdlib>
+
 namespace qsweep::dist {
 namespace {
 
@@ -67,5 +69,10 @@ bool World::any(bool mine) {
 }
 
 void World::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+
+void World::abort(int code) {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);  // MPI_Abort does not return; this keeps [[noreturn]] honest
+}
 
 }  // namespace qsweep::dist

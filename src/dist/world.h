@@ -34,6 +34,9 @@ class World final : public data::Collective {
   std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine) override;
   bool any(bool mine) override;
   void barrier();
+  // Ends every rank now (MPI_Abort). For an error only this rank saw: returning normally would
+  // leave the others blocked in their next collective and MPI_Finalize waiting for them.
+  [[noreturn]] void abort(int code);
 
  private:
   int rank_ = 0, size_ = 1;

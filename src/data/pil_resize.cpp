@@ -121,32 +121,33 @@ void pil_bilinear_resize(const uint8_t* src, int64_t src_width, int64_t src_heig
     }
   }
 
-  // Vertical pass, written planar (CHW) and optionally mirrored.
+  // Vertical pass: whole rows are accumulated (contiguous, so the compiler vectorises it), then
+  // clipped and written planar (CHW), optionally mirrored.
   const int64_t wh = window.height;
   const int64_t plane = wh * ww;
+  std::vector<int32_t> acc(static_cast<size_t>(ww * 3));
+  std::vector<uint8_t> row(static_cast<size_t>(ww * 3));
   for (int64_t y = 0; y < wh; ++y) {
+    const uint8_t* r = row.data();
+    if (!need_v) {
+      r = tmp.data() + (window.top + y - row_first) * ww * 3;
+    } else {
+      std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+      const int32_t* k = &v.weights[y * v.ksize];
+      for (int t = 0; t < v.count[y]; ++t) {
+        const uint8_t* q = tmp.data() + (v.first[y] - row_first + t) * ww * 3;
+        const int32_t kt = k[t];
+        int32_t* a = acc.data();
+        for (int64_t j = 0; j < ww * 3; ++j) a[j] += q[j] * kt;
+      }
+      for (int64_t j = 0; j < ww * 3; ++j) row[j] = clip8(acc[j]);
+    }
+    uint8_t* o = dst + y * ww;
     for (int64_t x = 0; x < ww; ++x) {
       const int64_t ox = flip ? ww - 1 - x : x;
-      uint8_t* o = dst + y * ww + ox;
-      if (!need_v) {
-        const uint8_t* p = tmp.data() + ((window.top + y - row_first) * ww + x) * 3;
-        o[0] = p[0];
-        o[plane] = p[1];
-        o[2 * plane] = p[2];
-        continue;
-      }
-      const int32_t* k = &v.weights[y * v.ksize];
-      const uint8_t* p = tmp.data() + ((v.first[y] - row_first) * ww + x) * 3;
-      int32_t s0 = 1 << (kPrecisionBits - 1), s1 = s0, s2 = s0;
-      for (int t = 0; t < v.count[y]; ++t) {
-        const uint8_t* q = p + t * ww * 3;
-        s0 += q[0] * k[t];
-        s1 += q[1] * k[t];
-        s2 += q[2] * k[t];
-      }
-      o[0] = clip8(s0);
-      o[plane] = clip8(s1);
-      o[2 * plane] = clip8(s2);
+      o[ox] = r[3 * x];
+      o[plane + ox] = r[3 * x + 1];
+      o[2 * plane + ox] = r[3 * x + 2];
     }
   }
 }

@@ -2,6 +2,8 @@
 // workspace layout), and whether Debian's torchvision is available for reference values.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>

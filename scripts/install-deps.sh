@@ -13,6 +13,7 @@ packages=(
   libhdf5-dev hdf5-tools            # shards and results (+ h5dump)
   libgtest-dev                      # unit tests
   libjpeg-dev zlib1g-dev            # ImageNet JPEGs, Fashion-MNIST .gz
+  libssl-dev                        # SHA-256 shard fingerprints (OpenSSL EVP)
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libssl-dev                        # sha256 of checkpoints (OpenSSL EVP)
   dataset-fashion-mnist             # the embedded default's data

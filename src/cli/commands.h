@@ -21,5 +21,6 @@ void add_inspect_model_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_render_command(CLI::App& app);
 void add_sweep_commands(CLI::App& app);
+void add_prepare_command(CLI::App& app);
 
 }  // namespace qsweep::cli

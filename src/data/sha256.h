@@ -1,0 +1,32 @@
+// Streaming SHA-256 (OpenSSL EVP) for shard content fingerprints.
+//
+//   Sha256 h; h.update(bytes, n); std::string hex = h.hex();   // 64 lowercase hex digits
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace qsweep::data {
+
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+  void update(const void* data, size_t n);
+  // Finalises; the object must not be updated afterwards.
+  std::array<uint8_t, 32> digest();
+  std::string hex();
+
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
+std::string to_hex(const uint8_t* bytes, size_t n);
+
+}  // namespace qsweep::data

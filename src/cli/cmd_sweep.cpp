@@ -66,7 +66,7 @@ void add_sweep_commands(CLI::App& app) {
     a->options.resume = !a->no_resume;
     const auto spec = sweep::load_sweep(a->sweep);
     const auto s = dist::run_sweep(world, spec, a->options);
-    if (world.rank() == 0 && s.failed > 0) throw ExitCode(3);
+    if (world.rank() == 0 && s.failed > 0) throw ExitCode{3};
   });
 }
 

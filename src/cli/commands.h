@@ -22,5 +22,6 @@ void add_eval_command(CLI::App& app);
 void add_render_command(CLI::App& app);
 void add_sweep_commands(CLI::App& app);
 void add_prepare_command(CLI::App& app);
+void add_train_command(CLI::App& app);
 
 }  // namespace qsweep::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   qsweep::cli::add_sweep_commands(app);
   qsweep::cli::add_render_command(app);
   qsweep::cli::add_prepare_command(app);
+  qsweep::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

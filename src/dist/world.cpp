@@ -4,6 +4,7 @@
 #include <mpi.h>
 
 #include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -47,8 +48,8 @@ World::World(int* argc, char*** argv) {
 }
 
 c10::Device World::device() const {
-  if (at::hasCUDA() && at::globalContext().getNumGPUs() > 0) {
-    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank_ % at::globalContext().getNumGPUs()));
+  if (at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() > 0) {
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank_ % at::detail::getCUDAHooks().getNumGPUs()));
   }
   return c10::Device(c10::kCPU);
 }

@@ -80,6 +80,13 @@ struct ReconstructionReport {
 
 using ReconstructionLog = std::function<void(const std::string&)>;
 
+// One unit's cache + optimisation + write-back (what reconstruct() does per unit; exposed for the
+// benchmark). fp32: the prepared graph before any write-back; gen: draws batches and drop masks.
+// Precondition: qm in Mode::kQuantize; the config validated.
+UnitReport reconstruct_unit(QuantizedModel& qm, const graph::Graph& fp32, const Unit& unit,
+                            const std::vector<at::Tensor>& calibration, const ReconstructionConfig& config,
+                            at::Generator& gen, const ReconstructionLog& log = {});
+
 // qm: prepared and calibrated (activation observers have seen the calibration set, weight
 // observers their weights). BRECQ/QDrop need dividing activation quantizers
 // (CalibrationConfig::a_fake_quant = kDividing). Leaves qm in Mode::kQuantize.

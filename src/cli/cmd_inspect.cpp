@@ -8,6 +8,8 @@
 #include "graph/dump.h"
 #include "graph/passes.h"
 #include "models/zoo.h"
+#include "quant/quantized_model.h"
+#include "quant/reconstruct/partition.h"
 
 namespace qsweep::cli {
 
@@ -16,6 +18,8 @@ void add_inspect_model_command(CLI::App& app) {
     std::string name;
     models::ModelOptions options;
     bool fold_bn = false;
+    std::string partition;
+    std::string backend = "academic";
   };
   auto args = std::make_shared<Args>();
   std::string names;
@@ -27,8 +31,21 @@ void add_inspect_model_command(CLI::App& app) {
   cmd->add_option("--width", args->options.width, "channel multiplier")->capture_default_str();
   cmd->add_flag("--small-input", args->options.small_input, "3x3 stride-1 stem without max-pool (28-32 px images)");
   cmd->add_flag("--fold-bn", args->fold_bn, "run the fold-bn pass first (as the TensorRT backend does)");
+  cmd->add_option("--partition", args->partition,
+                  "print the reconstruction units (SPEC 5.1) of the prepared graph instead: layer | block")
+      ->check(CLI::IsMember({"layer", "block"}));
+  cmd->add_option("--backend", args->backend, "backend that prepares the graph for --partition")->capture_default_str();
   cmd->callback([args] {
     auto g = models::build_model(args->name, args->options);
+    if (!args->partition.empty()) {
+      const auto qm = quant::prepare(g, quant::backend(args->backend), {});
+      const auto pattern = quant::reconstruct::pattern_from_name(args->partition);
+      const auto units = quant::reconstruct::partition(qm.graph, pattern);
+      std::cout << fmt::format("{} ({}, {}): {} {} units\n", args->name, args->backend, args->partition, units.size(),
+                               args->partition);
+      quant::reconstruct::dump(qm.graph, units, std::cout);
+      return;
+    }
     if (args->fold_bn) {
       graph::PassContext ctx;
       graph::run_pass("fold-bn", g, ctx);

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "graph/executor.h"
+#include "pipeline/calibrators.h"
 #include "quant/quantized_model.h"
 
 namespace qsweep::pipeline {
@@ -94,7 +95,8 @@ Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, Task
   return acc;
 }
 
-TaskResult run_task(const graph::Graph& fp32, const TaskSpec& spec, TaskData& data, ActivationCache* cache) {
+TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskData& data, ActivationCache* cache) {
+  const TaskSpec spec = resolve_calibrators(requested);
   TaskResult result;
   Stopwatch clock;
   if (spec.fp32) {
@@ -128,6 +130,10 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& spec, TaskData& da
   result.seconds["calibrate_activations"] = clock.lap();
   qm.calibrate_weights();
   result.seconds["calibrate_weights"] = clock.lap();
+  if (spec.reconstruction.algorithm != quant::reconstruct::Algorithm::kNone) {
+    result.reconstruction = quant::reconstruct::reconstruct(qm, data.calibration_batches(), spec.reconstruction);
+    result.seconds["reconstruct"] = clock.lap();
+  }
   qm.set_mode(quant::Mode::kQuantize);
   result.accuracy = evaluate(qm.graph, qm.exec_options(), data);
   result.seconds["evaluate"] = clock.lap();

@@ -16,6 +16,7 @@
 #include "graph/executor.h"
 #include "graph/graph.h"
 #include "quant/backend.h"
+#include "quant/reconstruct/reconstruct.h"
 #include "support/error.h"
 
 namespace qsweep::pipeline {
@@ -55,7 +56,12 @@ class TensorTaskData final : public TaskData {
 
 struct TaskSpec {
   std::string backend = "academic";
+  // calib.w_observer may name a reconstruction calibrator (adaround, brecq, qdrop): run_task then
+  // resolves it with resolve_calibrators (calibrators.h) and reconstructs after weight calibration.
   quant::CalibrationConfig calib;
+  // Settings of AdaRound/BRECQ/QDrop (iterations, λ, warm-up, β range, batch size, seed, ...);
+  // algorithm none unless set here or implied by calib.w_observer.
+  quant::reconstruct::ReconstructionConfig reconstruction;
   bool fp32 = false;          // the FP32 row: no quantizers at all
   std::string model_key;      // identifies model + weights for the activation cache (name + sha256)
 };
@@ -77,7 +83,9 @@ struct QuantizerRecord {
 
 struct TaskResult {
   Accuracy accuracy;
-  std::map<std::string, double> seconds;  // per phase: prepare, calibrate_activations, calibrate_weights, evaluate
+  // per phase: prepare, calibrate_activations, calibrate_weights, [reconstruct,] evaluate
+  std::map<std::string, double> seconds;
+  quant::reconstruct::ReconstructionReport reconstruction;  // empty without reconstruction
   std::vector<QuantizerRecord> quantizers;
   bool activation_stats_reused = false;
 };

@@ -10,6 +10,7 @@
 
 #include "graph/graph.h"
 #include "quant/qscheme.h"
+#include "quant/quantizer.h"
 
 namespace qsweep::quant {
 
@@ -25,6 +26,8 @@ struct CalibrationConfig {
   // TensorRT only: the [−127, 127] range MQBench uses since 2022-05 (default) or the [−128, 127]
   // range of the published TensorRT table (false). SPEC §3.2 AMBIG.
   bool symmetric_range = true;
+  // Activation fake-quant kind: kDividing for the BRECQ/QDrop configs (QDropFakeQuantize).
+  FakeQuantKind a_fake_quant = FakeQuantKind::kFixed;
 };
 
 struct BackendPolicy {

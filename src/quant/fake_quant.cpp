@@ -28,6 +28,19 @@ __attribute__((target_clones("avx2", "default"))) void fq_span(const float* __re
   }
 }
 
+// The dividing quantizer's value (SPEC §1.4) in one pass: x / s, then as fq_span. Equal to the
+// composite round(x/s) + zp, clamp, − zp, · s for the same reason clamp-before-round is.
+__attribute__((target_clones("avx2", "default"))) void fq_div_span(const float* __restrict in, float* __restrict out,
+                                                                      int64_t n, float scale, float lo, float hi) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = in[i] / scale;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    v = (v + kRoundMagic) - kRoundMagic;
+    out[i] = v * scale;
+  }
+}
+
 struct Bounds {
   float inv, scale, lo, hi;
 };
@@ -143,6 +156,18 @@ at::Tensor fake_quantize_learnable(const at::Tensor& x, const at::Tensor& scale,
     zp = zp.reshape(shape);
   } else if (scale.numel() != 1) {
     throw QuantError(fmt::format("fake_quantize_learnable: per-tensor needs one scale, got {}", scale.numel()));
+  } else if (fast_path_ok(x) && scale.device().is_cpu() && !(scale.requires_grad() && at::GradMode::is_enabled())) {
+    // Evaluation and caching with a learned scale: fused, no autograd wanted.
+    const float sc = scale.to(at::kFloat).item<float>();
+    const auto z = static_cast<float>(zero_point.to(at::kCPU, at::kFloat).item<float>());
+    const float lo = static_cast<float>(range.qmin) - z, hi = static_cast<float>(range.qmax) - z;
+    auto out = at::empty_like(x);
+    const float* in = x.data_ptr<float>();
+    float* o = out.data_ptr<float>();
+    at::parallel_for(0, x.numel(), kGrain, [&](int64_t begin, int64_t end) {
+      fq_div_span(in + begin, o + begin, end - begin, sc, lo, hi);
+    });
+    return out;
   }
   const auto v = x / s;
   const auto rounded = v + (at::round(v) - v).detach();  // round with a straight-through gradient

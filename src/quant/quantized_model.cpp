@@ -42,6 +42,19 @@ void QuantizedModel::calibrate_weights() {
   }
 }
 
+void QuantizedModel::replace_weight(const std::string& node_name, const at::Tensor& weight) {
+  const int id = graph.find(node_name);
+  if (id < 0 || !graph::has_weight(graph.node(id).op)) {
+    throw QuantError(fmt::format("replace_weight: '{}' is not a conv/linear node", node_name));
+  }
+  at::NoGradGuard no_grad;
+  graph.params.set(node_name + ".weight", weight.detach().clone());
+  if (mode_ != Mode::kQuantize) return;
+  for (auto& w : weights) {
+    if (w.node == node_name) quantized_weights_[node_name] = w.quantizer.forward(graph.params.at(node_name + ".weight"));
+  }
+}
+
 FakeQuant& QuantizedModel::activation_of(const graph::Node& n) {
   return activations.at(static_cast<size_t>(n.attr_int("quantizer")));
 }
@@ -111,7 +124,7 @@ QuantizedModel prepare(const graph::Graph& fp32, const BackendPolicy& policy, co
     q.inputs = {n.id};
     q.attrs["quantizer"] = static_cast<int64_t>(qm.activations.size());
     q.attrs["bits"] = static_cast<int64_t>(act_bits[old.id]);
-    qm.activations.emplace_back(q.name, QuantSpec{config.a_observer, opt});
+    qm.activations.emplace_back(q.name, QuantSpec{config.a_observer, opt, config.a_fake_quant});
     nodes.push_back(q);
     read_id[old.id] = q.id;
   }

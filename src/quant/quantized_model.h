@@ -49,6 +49,10 @@ class QuantizedModel {
   // Hooks for the executor: activation fake-quant at kFakeQuant nodes, quantized weights.
   graph::ExecOptions exec_options();
 
+  // Overwrites a conv/linear weight (AdaRound's hard-rounded value) and, in kQuantize, its quantized
+  // copy: the weight quantizer re-applies nearest rounding, which leaves grid values unchanged.
+  void replace_weight(const std::string& node_name, const at::Tensor& weight);
+
   FakeQuant& activation_of(const graph::Node& fake_quant_node);
   const WeightQuantizer* weight_of(const std::string& node_name) const;
 

@@ -1,6 +1,7 @@
 #include "quant/quantizer.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include "quant/fake_quant.h"
 
@@ -26,12 +27,24 @@ void FakeQuant::set_range(const at::Tensor& min_val, const at::Tensor& max_val) 
   refresh_qparams();
 }
 
+void FakeQuant::set_scale(const at::Tensor& scale) {
+  if (scale.numel() != qparams_.scale.numel()) {
+    throw QuantError(fmt::format("{}: set_scale got {} scales, expected {}", name_, scale.numel(), qparams_.scale.numel()));
+  }
+  qparams_.scale = scale.detach().to(qparams_.scale.options()).reshape(qparams_.scale.sizes()).clone();
+  if (!scheme().per_channel) scalar_.scale = qparams_.scale.item<float>();
+}
+
 at::Tensor FakeQuant::forward(const at::Tensor& x) {
   if (observer_enabled_) {
     observer_->observe(x);
     refresh_qparams();
   }
   if (!fake_quant_enabled_) return x;
+  if (spec_.kind == FakeQuantKind::kDividing) {
+    return fake_quantize_learnable(x, qparams_.scale.to(x.device()), qparams_.zero_point.to(x.device()),
+                                   scheme().range(), scheme().axis());
+  }
   if (!scheme().per_channel) return fake_quantize(x, scalar_, scheme().range());
   return fake_quantize(x, qparams_, scheme().range(), scheme().ch_axis);
 }

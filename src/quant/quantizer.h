@@ -17,10 +17,17 @@
 
 namespace qsweep::quant {
 
-// What to build for one tensor: observer kind + scheme and knobs.
+// How a quantizer computes once its qparams are set (SPEC §1.4): kFixed multiplies by the float32
+// reciprocal of the scale (FixedFakeQuantize, ATen's kernels); kDividing divides by the scale
+// (QDropFakeQuantize, the activation quantizer of the BRECQ and QDrop configs, whose scale
+// reconstruction learns). Results differ in the last ulp at rounding ties, so the kind is data.
+enum class FakeQuantKind { kFixed, kDividing };
+
+// What to build for one tensor: observer kind + scheme and knobs, and the fake-quant kind.
 struct QuantSpec {
   std::string observer;     // registry name, e.g. "ema_mse"
   ObserverOptions options;  // scheme (bits, symmetric, per-channel) and p / ema_ratio / ...
+  FakeQuantKind kind = FakeQuantKind::kFixed;
 };
 
 class FakeQuant {
@@ -37,6 +44,9 @@ class FakeQuant {
   const QParams& qparams() const { return qparams_; }
   // Replaces the observed range (activation statistics shared between tasks).
   void set_range(const at::Tensor& min_val, const at::Tensor& max_val);
+  // Replaces the scale alone (a scale learned by reconstruction); the observer keeps its range, and
+  // the scale stays until the next observe() or set_range().
+  void set_scale(const at::Tensor& scale);
 
   const std::string& name() const { return name_; }
   const QuantSpec& spec() const { return spec_; }

@@ -178,3 +178,25 @@ TEST(FakeQuantizeLearnable, PerChannelBroadcastsAlongAxis) {
 
 }  // namespace
 }  // namespace qsweep::quant
+
+namespace qsweep::quant {
+namespace {
+
+TEST(FakeQuantizeLearnable, FusedNoGradPathEqualsTheAutogradComposite) {
+  at::manual_seed(11);
+  for (float s : {0.1f, 0.0821f, 0.37f}) {
+    for (int zp : {0, 3}) {
+      // Random values plus exact ties (k + 0.5)·s and out-of-range ones.
+      auto x = at::cat({at::randn({100000}) * 2.0, (at::arange(-20, 20, at::kFloat) + 0.5f) * s});
+      const auto scale = at::full({1}, s);
+      const auto z = at::full({1}, zp, at::kInt);
+      const auto fused = fake_quantize_learnable(x, scale, z, {0, 15}, -1);  // no grad: fused path
+      const auto with_grad = scale.clone().requires_grad_(true);
+      const auto composite = fake_quantize_learnable(x, with_grad, z, {0, 15}, -1).detach();
+      EXPECT_TRUE(at::equal(fused, composite)) << s << " " << zp;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace qsweep::quant

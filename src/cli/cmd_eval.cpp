@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "cli/commands.h"
+#include "pipeline/calibrators.h"
 #include "quant/backend.h"
 #include "quant/observer.h"
 #include "support/strings.h"
@@ -47,7 +48,7 @@ void validate(const EvalArgs& a) {
     throw sweep::SweepError("FP32 needs --w-calib none --a-calib none --wbit 32 --abit 32 together");
   }
   if (!fp32) {
-    if (quant::observer_info(a.cell.w_calib).per_tensor_only) {
+    if (!pipeline::reconstruction_of(a.cell.w_calib) && quant::observer_info(a.cell.w_calib).per_tensor_only) {
       throw sweep::SweepError(fmt::format("--w-calib {}: per-tensor only; weights are quantized per channel", a.cell.w_calib));
     }
     (void)quant::observer_info(a.cell.a_calib);
@@ -98,7 +99,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--eval", a->eval, "evaluation shard (qsweep prepare … → val.h5)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--calibration", a->calibration, "calibration shard (calib.h5)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--backend", a->cell.backend, "academic | tensorrt")->capture_default_str();
-  cmd->add_option("--w-calib", a->cell.w_calib, "weight observer (`qsweep observers`), none for FP32")->capture_default_str();
+  cmd->add_option("--w-calib", a->cell.w_calib, "weight observer (`qsweep observers`), adaround | brecq | qdrop, or none for FP32")->capture_default_str();
   cmd->add_option("--a-calib", a->cell.a_calib, "activation observer, none for FP32")->capture_default_str();
   cmd->add_option("--wbit", a->cell.wbit, "weight bits (2-8, 32 = FP32)")->check(bits)->capture_default_str();
   cmd->add_option("--abit", a->cell.abit, "activation bits (2-8, 32 = FP32)")->check(bits)->capture_default_str();
@@ -107,6 +108,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--symmetric-range", a->cell.options.symmetric_range,
                   "TensorRT: true = [-127, 127], false = the published table's [-128, 127]")
       ->capture_default_str();
+  cmd->add_option("--iterations", a->cell.options.iterations, "reconstruction iterations per unit")->capture_default_str();
   cmd->add_option("--calibration-batches", a->calibration_batches, "calibration batches")->capture_default_str();
   cmd->add_option("--batch-size", a->batch_size, "calibration batch size")->capture_default_str();
   cmd->add_option("--eval-batch-size", a->eval_batch_size, "evaluation batch size")->capture_default_str();

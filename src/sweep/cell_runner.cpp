@@ -6,6 +6,7 @@
 #include "models/checkpoint.h"
 #include "models/weights.h"
 #include "models/zoo.h"
+#include "pipeline/calibrators.h"
 
 namespace qsweep::sweep {
 
@@ -22,6 +23,13 @@ pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key) {
   t.calib.a_p = c.options.a_p;
   t.calib.ema_ratio = c.options.ema_ratio;
   t.calib.symmetric_range = c.options.symmetric_range;
+  if (const auto r = pipeline::reconstruction_of(c.w_calib)) {
+    t.reconstruction.algorithm = r->algorithm;
+    t.reconstruction.iterations = c.options.iterations;
+    t.reconstruction.round_weight = c.options.round_weight;
+    t.reconstruction.warm_up = c.options.warm_up;
+    t.reconstruction.prob = c.options.drop_prob;
+  }
   return t;
 }
 

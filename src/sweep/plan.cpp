@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "pipeline/calibrators.h"
 #include "support/hash.h"
 
 namespace qsweep::sweep {
@@ -36,6 +37,12 @@ std::string resolved_config_json(const SweepSpec& s, const Cell& c, const PlanIn
                     {"ema_ratio", c.options.ema_ratio},
                     {"symmetric_range", c.options.symmetric_range}};
   }
+  if (pipeline::reconstruction_of(c.w_calib)) {
+    j["reconstruction"] = {{"iterations", c.options.iterations},
+                           {"round_weight", c.options.round_weight ? *c.options.round_weight : -1.0},
+                           {"warm_up", c.options.warm_up},
+                           {"drop_prob", c.options.drop_prob ? *c.options.drop_prob : -1.0}};
+  }
   return j.dump();  // nlohmann::json orders keys, so the text is canonical
 }
 
@@ -51,6 +58,8 @@ double estimated_cost(const SweepSpec& s, const Cell& c) {
   if (!c.fp32()) {
     const double calib = 0.05 * (c.a_calib.find("mse") != std::string::npos ? 4.0 : 1.0);
     work += calib + (c.w_calib.find("mse") != std::string::npos ? 0.1 : 0.0) + 0.1;
+    // Reconstruction: roughly one forward+backward of a unit per iteration, ~20 units per model.
+    if (pipeline::reconstruction_of(c.w_calib)) work += 0.0005 * static_cast<double>(c.options.iterations);
   }
   return flops * work;
 }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "quant/backend.h"
+#include "pipeline/calibrators.h"
 #include "quant/observer.h"
 #include "support/strings.h"
 
@@ -19,7 +20,8 @@ namespace qsweep::sweep {
 namespace {
 
 const std::vector<std::string> kCellKeys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit"};
-const std::vector<std::string> kOptionKeys = {"w_p", "a_p", "ema_ratio", "symmetric_range"};
+const std::vector<std::string> kOptionKeys = {"w_p",        "a_p",          "ema_ratio", "symmetric_range",
+                                              "iterations", "round_weight", "warm_up",   "drop_prob"};
 
 using RawCell = std::vector<std::pair<std::string, YAML::Node>>;
 
@@ -79,6 +81,17 @@ class Parser {
       if (!(o.ema_ratio >= 0 && o.ema_ratio < 1)) fail(v, fmt::format("ema_ratio: {} not in [0, 1)", o.ema_ratio));
     } else if (key == "symmetric_range") {
       o.symmetric_range = boolean(v, key);
+    } else if (key == "iterations") {
+      o.iterations = positive(v, key);
+    } else if (key == "round_weight") {
+      o.round_weight = number(v, key);
+      if (!(*o.round_weight >= 0)) fail(v, fmt::format("round_weight: {} must be >= 0", *o.round_weight));
+    } else if (key == "warm_up") {
+      o.warm_up = number(v, key);
+      if (!(o.warm_up >= 0 && o.warm_up < 1)) fail(v, fmt::format("warm_up: {} not in [0, 1)", o.warm_up));
+    } else if (key == "drop_prob") {
+      o.drop_prob = number(v, key);
+      if (!(*o.drop_prob > 0 && *o.drop_prob <= 1)) fail(v, fmt::format("drop_prob: {} not in (0, 1]", *o.drop_prob));
     }
   }
   TaskOptions options(const YAML::Node& n, TaskOptions base) const {
@@ -274,14 +287,23 @@ class Parser {
         }
       } else if (key == "w_calib" || key == "a_calib") {
         auto name = str(v, key);
-        if (name != "none") {
+        const auto recon = pipeline::reconstruction_calibrator_names();
+        const bool is_recon = std::find(recon.begin(), recon.end(), name) != recon.end();
+        if (is_recon && key == "a_calib") {
+          fail(v, fmt::format("a_calib: '{}' is a weight calibrator (reconstruction); activations take an observer "
+                              "such as ema_mse",
+                              name));
+        }
+        if (name != "none" && !is_recon) {
           try {
             const auto& info = quant::observer_info(name);
             if (key == "w_calib" && info.per_tensor_only) {
               fail(v, fmt::format("w_calib: '{}' is per-tensor only; weights are quantized per channel", name));
             }
           } catch (const quant::QuantError& e) {
-            fail(v, fmt::format("{}: {}", key, e.what()));
+            std::string msg = e.what();
+            if (key == "w_calib") msg += ", adaround, brecq, qdrop";
+            fail(v, fmt::format("{}: {}", key, msg));
           }
         }
         (key == "w_calib" ? c.w_calib : c.a_calib) = name;

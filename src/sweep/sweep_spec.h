@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,12 +38,18 @@ struct TaskOptions {
   double a_p = 2.0;             // Lp of MSE activation observers
   double ema_ratio = 0.9;
   bool symmetric_range = true;  // TensorRT [−127, 127] (false: the published [−128, 127])
+  // Reconstruction (w_calib adaround | brecq | qdrop; SPEC §5.4). Unset values take the
+  // published defaults: λ 0.01 (0.1 for MobileNetV2), keep probability 0.5 for QDrop.
+  int64_t iterations = 20000;
+  std::optional<double> round_weight;
+  double warm_up = 0.2;
+  std::optional<double> drop_prob;
 };
 
 struct Cell {
   std::string model;    // key into SweepSpec::models
   std::string backend;  // registry key
-  std::string w_calib;  // observer registry key, or "none" for FP32
+  std::string w_calib;  // observer key, a reconstruction (adaround, brecq, qdrop), or "none" (FP32)
   std::string a_calib;
   int wbit = 8, abit = 8;  // 32/32 for FP32
   TaskOptions options;

@@ -82,6 +82,22 @@ grid:
   EXPECT_EQ(s.cells[0].options.w_p, 3.0);
 }
 
+TEST(Grid, ReconstructionCalibratorsAndTheirOptions) {
+  const auto s = parse(R"(grid:
+  - include:
+      - {model: resnet18, backend: academic, w_calib: [adaround, qdrop], a_calib: ema_mse, wbit: 2, abit: 4,
+         iterations: 500, drop_prob: 0.7}
+)");
+  ASSERT_EQ(s.cells.size(), 2u);
+  EXPECT_EQ(s.cells[0].w_calib, "adaround");
+  EXPECT_EQ(s.cells[1].options.iterations, 500);
+  EXPECT_EQ(*s.cells[1].options.drop_prob, 0.7);
+  PlanInputs in;
+  auto tasks = make_plan(s, in);
+  EXPECT_NE(tasks[0].config_json.find("\"iterations\":500"), std::string::npos) << tasks[0].config_json;
+  EXPECT_GT(tasks[0].cost, estimated_cost(s, Cell{"resnet18", "academic", "mse", "ema_mse", 2, 4, {}}));
+}
+
 TEST(Grid, EnvironmentVariablesInPaths) {
   setenv("QSWEEP_TEST_SHARDS", "/data/x", 1);
   const auto s = parse_sweep(R"(sweep: t
@@ -173,6 +189,10 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"bad option", kHead + "options: {ema_ratio: 1.5}\n" + kGood, "t.yaml:6:22", "not in [0, 1)"},
         Bad{"unset env", "sweep: t\ndata:\n  eval: ${QSWEEP_SURELY_UNSET}/v.h5\n  calibration: c\nmodels: {r: {weights: w}}\n" + kGood,
             "t.yaml:3:9", "QSWEEP_SURELY_UNSET is not set"},
+        Bad{"reconstruction as activation calibrator",
+            grid_with("{model: resnet18, backend: academic, w_calib: mse, a_calib: adaround, wbit: 4, abit: 8}"),
+            "t.yaml:7:74", "is a weight calibrator"},
+        Bad{"bad drop_prob", kHead + "options: {drop_prob: 0}\n" + kGood, "t.yaml:6:22", "not in (0, 1]"},
         Bad{"sweep name with slash", "sweep: a/b\ndata: {eval: e, calibration: c}\nmodels: {r: {weights: w}}\n" + kGood,
             "t.yaml:1:8", "plain file name"}),
     [](const ::testing::TestParamInfo<Bad>& i) {

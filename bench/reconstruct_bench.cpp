@@ -7,6 +7,7 @@
 //   build/reconstruct_bench [--size demo|full|both] [--iterations 50] [--full-iterations 3]
 //                           [--batch 64] [--full-batch 64] [--algorithm qdrop] [--threads 1]
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <CLI/CLI.hpp>

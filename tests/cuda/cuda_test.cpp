@@ -72,9 +72,18 @@ TEST_F(Cuda, QuantizedResNet18OnGpuMatchesCpu) {
     qm->calibrate_weights();
     qm->set_mode(quant::Mode::kQuantize);
   }
+  // The float networks agree to float rounding; after 4-bit fake-quant a value that lands within
+  // float noise of a rounding boundary may take the neighbouring code on one device (cuDNN and
+  // oneDNN sum in different orders), so the quantized logits agree less tightly (measured on an
+  // H100: 7.5e-3 relative) while the predictions agree.
+  const auto fc = graph::run(g, x.cuda()).cpu();
+  auto cpu_graph = g.clone();
+  cpu_graph.to(c10::Device(c10::kCPU));
+  EXPECT_LE(((fc - graph::run(cpu_graph, x)).abs().max() / fc.abs().max()).item<float>(), 1e-4);
   const auto yc = graph::run(cpu.graph, x, cpu.exec_options());
   const auto yg = graph::run(gpu.graph, x.cuda(), gpu.exec_options()).cpu();
-  EXPECT_LE(((yc - yg).abs().max() / yc.abs().max()).item<float>(), 1e-3);
+  EXPECT_LE(((yc - yg).abs().max() / yc.abs().max()).item<float>(), 2e-2);
+  EXPECT_GE(yc.argmax(1).eq(yg.argmax(1)).sum().item<int64_t>(), 7);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPEC §5.3–5.4: learned rounding at initialisation and after convergence, the rounding loss and β
 // schedule at chosen iterations, and the hand-written Adam against torch.optim.Adam's formula.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,6 +1,7 @@
 // The reconstruction loop on a tiny residual graph with random data: what each algorithm trains
 // and writes back (SPEC §5.3–5.4), without the cost of a trained model (tests/pipeline has that).
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include "graph/executor.h"

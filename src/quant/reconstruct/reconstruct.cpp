@@ -4,6 +4,7 @@
 #include "quant/reconstruct/reconstruct.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
 

@@ -9,23 +9,14 @@
 #include "models/zoo.h"
 #include "pipeline/task.h"
 #include "pipeline/train.h"
+#include "fashion_mnist.h"
 #include "quant/quantized_model.h"
 
 namespace qsweep::pipeline {
 namespace {
 
-const std::string kRoot = "/usr/share/datasets/fashion-mnist/";
-
-// Normalised, zero-padded to 32×32 (the demo's input format).
-at::Tensor images(const std::string& file, int64_t n) {
-  const auto idx = data::read_idx(kRoot + file);
-  auto u8 = at::from_blob(const_cast<uint8_t*>(idx.data.data()), {idx.dims[0], 1, 28, 28}, at::kByte).narrow(0, 0, n);
-  return at::constant_pad_nd((u8.to(at::kFloat) / 255.0 - 0.2860) / 0.3530, {2, 2, 2, 2}, 0.0);
-}
-at::Tensor labels(const std::string& file, int64_t n) {
-  const auto idx = data::read_idx(kRoot + file);
-  return at::from_blob(const_cast<uint8_t*>(idx.data.data()), {idx.dims[0]}, at::kByte).narrow(0, 0, n).to(at::kLong);
-}
+using testing::images;
+using testing::labels;
 
 struct Trained {
   graph::Graph g;

@@ -150,8 +150,9 @@ class Progress {
     failed_ += row.ok() ? 0 : 1;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double eta = done_cost_ > 0 ? elapsed / done_cost_ * (total_cost_ - done_cost_) : 0;
-    std::string what = row.ok() ? fmt::format("top-1 {:6.2f}  top-5 {:6.2f}", row.top1, row.top5)
-                                : "FAILED: " + row.error.substr(0, 200);
+    std::string error = row.error.substr(0, 200);
+    std::replace(error.begin(), error.end(), '\n', ' ');  // one line per task
+    std::string what = row.ok() ? fmt::format("top-1 {:6.2f}  top-5 {:6.2f}", row.top1, row.top5) : "FAILED: " + error;
     os_ << fmt::format("[{:>3}/{}] {:<16} {:<10} {:<10} {:<20} w{:<2} a{:<2} {}  ({:.1f} s, rank {})  failed {}  ETA {:.0f} s\n",
                        done_, total_, row.model, row.backend, row.w_calib, row.a_calib, row.wbit, row.abit, what,
                        row.seconds_total, row.rank, failed_, eta)

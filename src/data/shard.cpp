@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "data/h5_lite.h"
-#include "data/sha256.h"
+#include "support/sha256.h"
 #include "support/strings.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "shards store little-endian labels and are mapped as-is");

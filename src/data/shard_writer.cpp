@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "data/h5_lite.h"
-#include "data/sha256.h"
+#include "support/sha256.h"
 #include "data/shard.h"
 #include "support/version.h"
 

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "pipeline/calibrators.h"
-#include "support/hash.h"
+#include "support/sha256.h"
 
 namespace qsweep::sweep {
 

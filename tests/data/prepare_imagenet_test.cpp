@@ -13,7 +13,7 @@
 
 #include "data/imagenet_transform.h"
 #include "data/prepare.h"
-#include "data/sha256.h"
+#include "support/sha256.h"
 #include "test_paths.h"
 
 namespace qsweep::data {

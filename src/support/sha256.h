@@ -1,4 +1,4 @@
-// Streaming SHA-256 (OpenSSL EVP) for shard content fingerprints.
+// Streaming SHA-256 (OpenSSL EVP): shard fingerprints, checkpoint provenance, task ids.
 //
 //   Sha256 h; h.update(bytes, n); std::string hex = h.hex();   // 64 lowercase hex digits
 #pragma once
@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-namespace qsweep::data {
+namespace qsweep {
 
 class Sha256 {
  public:
@@ -29,4 +29,7 @@ class Sha256 {
 
 std::string to_hex(const uint8_t* bytes, size_t n);
 
-}  // namespace qsweep::data
+// Lower-case hex digest of `bytes` (task ids).
+std::string sha256_hex(const std::string& bytes);
+
+}  // namespace qsweep

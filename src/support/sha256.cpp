@@ -1,10 +1,10 @@
-#include "data/sha256.h"
+#include "support/sha256.h"
 
 #include <openssl/evp.h>
 
-#include "data/data_error.h"
+#include "support/error.h"
 
-namespace qsweep::data {
+namespace qsweep {
 
 struct Sha256::Ctx {
   EVP_MD_CTX* md = nullptr;
@@ -14,7 +14,7 @@ struct Sha256::Ctx {
 Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
   ctx_->md = EVP_MD_CTX_new();
   if (!ctx_->md || EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) != 1)
-    throw DataError("OpenSSL: cannot start SHA-256");
+    throw Error("OpenSSL: cannot start SHA-256");
 }
 Sha256::~Sha256() = default;
 Sha256::Sha256(Sha256&&) noexcept = default;
@@ -46,4 +46,10 @@ std::string to_hex(const uint8_t* bytes, size_t n) {
   return s;
 }
 
-}  // namespace qsweep::data
+std::string sha256_hex(const std::string& bytes) {
+  Sha256 h;
+  h.update(bytes.data(), bytes.size());
+  return h.hex();
+}
+
+}  // namespace qsweep

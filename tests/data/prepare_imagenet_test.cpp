@@ -11,6 +11,8 @@
 #include <iterator>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "data/imagenet_transform.h"
 #include "data/prepare.h"
 #include "support/sha256.h"
@@ -28,11 +30,13 @@ std::vector<uint8_t> read_file(const std::string& path) {
 // <dir>/val and <dir>/train both point at the sample's val folder (the sample has no train/):
 // enough images to draw calibration sets from.
 std::string sample_root() {
-  const std::string root = ::testing::TempDir() + "qsweep_imagenet_root";
-  if (!fs::exists(root + "/train")) {
-    fs::create_directories(root);
-    fs::create_directory_symlink(test::imagenet_sample() + "/val", root + "/val");
-    fs::create_directory_symlink(test::imagenet_sample() + "/val", root + "/train");
+  // One folder per process: a stale or concurrent run's links (possibly to another checkout's
+  // sample) must never be reused or collide.
+  const std::string root = ::testing::TempDir() + "qsweep_imagenet_root_" + std::to_string(::getpid());
+  fs::create_directories(root);
+  for (const char* split : {"/val", "/train"}) {
+    if (fs::is_symlink(root + split)) continue;
+    fs::create_directory_symlink(test::imagenet_sample() + "/val", root + split);
   }
   return root;
 }

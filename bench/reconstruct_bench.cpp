@@ -75,7 +75,9 @@ void run(const Case& c, const std::string& algorithm, int64_t batches) {
   }
   if (!unit) throw std::runtime_error("no unit holds layer1.0.conv1");
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(rc.seed);
-  const auto r = quant::reconstruct::reconstruct_unit(qm, fp_graph, *unit, calibration, rc, gen);
+  quant::reconstruct::ForwardCache fp_cache(fp_graph, calibration, at::kCPU);
+  quant::reconstruct::ForwardCache q_cache(qm.graph, calibration, at::kCPU);
+  const auto r = quant::reconstruct::reconstruct_unit(qm, fp_cache, q_cache, *unit, rc, gen);
   fmt::print("{:<28} batch {:>3}  {:>2} units  cache {:6.2f} s ({:6.1f} MiB)  {:4d} it in {:7.2f} s = {:7.2f} it/s "
              "({:8.1f} ms/it)  VmHWM {}\n",
              c.label + " " + algorithm, c.batch, units.size(), r.cache_seconds, r.cached_bytes / 1048576.0,

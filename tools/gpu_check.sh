@@ -3,6 +3,7 @@
 # the CUDA LibTorch of the machine's torch wheel, with the header-only Debian packages it lacks
 # carried in .deps/root (made by tools/gpu_deps.sh), then run the CUDA tests and the suites that
 # need no datasets. Prints configure warnings, build time and test summaries.
+# QSWEEP_GPU_SUITES="cuda quant" limits the suites; QSWEEP_GPU_BENCH=0 skips quant_bench.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 TP=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
@@ -23,10 +24,10 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=
 cmake --build build-gpu -j16 2>&1 | grep -E "error|warning:|FAILED" | head -40
 echo "configure+build: $(( $(date +%s) - t0 )) s"
 nm -C build-gpu/libqsweep_core.a 2>/dev/null | grep -c ncclCommInitRank | sed 's/^/nccl symbols in core: /'
-for t in cuda quant graph sweep models; do
+for t in ${QSWEEP_GPU_SUITES:-cuda quant graph sweep models}; do
   [[ -x build-gpu/${t}_tests ]] || { echo "missing build-gpu/${t}_tests"; continue; }
   echo "== ${t}_tests"
   timeout 240 build-gpu/${t}_tests --gtest_brief=1 2>&1 | tail -6
 done
-timeout 120 build-gpu/quant_bench --reps 3 --no-reference-mse 2>&1 | tail -16
+[[ ${QSWEEP_GPU_BENCH:-1} == 1 ]] && timeout 120 build-gpu/quant_bench --reps 3 --no-reference-mse 2>&1 | tail -16
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv

@@ -26,6 +26,9 @@ struct ModelOptions {
   int64_t in_channels = 3;
   double width = 1.0;        // channel multiplier
   bool small_input = false;  // 3×3 stride-1 stem and no stem max-pool, for 28–32 px images
+
+  // The demo zoo's shape: 1 channel, 10 classes, small-input stem, the given width (Fashion-MNIST).
+  static ModelOptions fashion_mnist(double width) { return {10, 1, width, true}; }
 };
 
 struct ModelInfo {

@@ -10,6 +10,7 @@
 #include "quant/fake_quant.h"
 #include "quant/observer.h"
 #include "quant/quantized_model.h"
+#include "quant/reconstruct/reconstruct.h"
 
 namespace qsweep {
 namespace {
@@ -84,6 +85,53 @@ TEST_F(Cuda, QuantizedResNet18OnGpuMatchesCpu) {
   const auto yg = graph::run(gpu.graph, x.cuda(), gpu.exec_options()).cpu();
   EXPECT_LE(((yc - yg).abs().max() / yc.abs().max()).item<float>(), 2e-2);
   EXPECT_GE(yc.argmax(1).eq(yg.argmax(1)).sum().item<int64_t>(), 7);
+}
+
+// AdaRound with the model and the cache on the GPU makes the CPU's rounding decisions (up to values
+// within float noise of a boundary, which cuDNN and oneDNN sum in different orders).
+TEST_F(Cuda, AdaRoundOnGpuRoundsLikeTheCpu) {
+  at::manual_seed(3);
+  const auto mo = models::ModelOptions::fashion_mnist(0.25);
+  auto g = models::build_model("resnet18", mo);
+  quant::CalibrationConfig c;
+  c.w_observer = "mse";
+  c.a_observer = "minmax";
+  c.wbit = 3;
+  c.abit = 8;
+  quant::reconstruct::ReconstructionConfig rc;
+  rc.algorithm = quant::reconstruct::Algorithm::kAdaRound;
+  rc.iterations = 20;
+  const std::vector<at::Tensor> calib = {at::randn({16, 1, 32, 32}), at::randn({16, 1, 32, 32})};
+  auto run = [&](const c10::Device& device) {
+    auto model = g.clone();
+    model.to(device);
+    auto qm = quant::prepare(model, quant::academic_backend(), c);
+    std::vector<at::Tensor> batches;
+    for (const auto& b : calib) batches.push_back(b.to(device));
+    {
+      at::NoGradGuard ng;
+      qm.set_mode(quant::Mode::kCalibrateActivations);
+      for (const auto& b : batches) graph::run(qm.graph, b, qm.exec_options());
+    }
+    qm.calibrate_weights();
+    auto cfg = rc;
+    cfg.cache_device = device.str();
+    quant::reconstruct::reconstruct(qm, batches, cfg);
+    return qm;
+  };
+  auto cpu = run(c10::Device(c10::kCPU));
+  auto gpu = run(c10::Device(c10::kCUDA, 0));
+  int64_t same = 0, total = 0;
+  for (const auto& w : cpu.weights) {
+    const auto& node = cpu.graph.node(cpu.graph.find(w.node));
+    const auto a = cpu.graph.param(node, "weight");
+    const auto b = gpu.graph.param(node, "weight").cpu();
+    same += at::isclose(a, b, 1e-5, 1e-7).sum().item<int64_t>();
+    total += a.numel();
+  }
+  std::printf("[AdaRound W3A8, 20 iterations x 21 units: %lld of %lld weights identical on GPU and CPU]\n",
+              static_cast<long long>(same), static_cast<long long>(total));
+  EXPECT_GE(static_cast<double>(same) / static_cast<double>(total), 0.99);
 }
 
 }  // namespace

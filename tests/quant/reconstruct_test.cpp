@@ -2,6 +2,7 @@
 // and writes back (SPEC §5.3–5.4), without the cost of a trained model (tests/pipeline has that).
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include "graph/executor.h"
@@ -30,16 +31,21 @@ struct Run {
   std::vector<at::Tensor> calibration;
 };
 
-Run run(Algorithm a, int64_t batch_size = 0) {
+ReconstructionConfig config(Algorithm a, int64_t batch_size = 0) {
+  ReconstructionConfig rc;
+  rc.algorithm = a;
+  rc.iterations = 8;
+  rc.batch_size = batch_size;
+  return rc;
+}
+
+// Prepared and calibrated, not yet reconstructed.
+Run calibrated(const ReconstructionConfig& rc) {
   CalibrationConfig c;
   c.w_observer = "mse";
   c.a_observer = "minmax";
   c.wbit = 2;
   c.abit = 4;
-  ReconstructionConfig rc;
-  rc.algorithm = a;
-  rc.iterations = 8;
-  rc.batch_size = batch_size;
   if (rc.learns_activation_scales()) c.a_fake_quant = FakeQuantKind::kDividing;
   Run r{prepare(tiny(), academic_backend(), c), {}, {}};
   at::manual_seed(2);
@@ -50,6 +56,12 @@ Run run(Algorithm a, int64_t batch_size = 0) {
     for (const auto& b : r.calibration) graph::run(r.qm.graph, b, r.qm.exec_options());
   }
   r.qm.calibrate_weights();
+  return r;
+}
+
+Run run(Algorithm a, int64_t batch_size = 0) {
+  const auto rc = config(a, batch_size);
+  auto r = calibrated(rc);
   r.report = reconstruct(r.qm, r.calibration, rc);
   return r;
 }
@@ -111,6 +123,82 @@ TEST(Reconstruct, RejectsBadSettings) {
   rc.iterations = 1;
   rc.algorithm = Algorithm::kBrecq;
   EXPECT_THROW(reconstruct(qm, {at::randn({4, 1, 8, 8})}, rc), QuantError);
+}
+
+}  // namespace
+}  // namespace qsweep::quant::reconstruct
+
+namespace qsweep::quant::reconstruct {
+namespace {
+
+// The values a ForwardCache hands out are a plain run's, and asking node after node down the
+// graph runs each node once.
+TEST(ForwardCache, RunsEachNodeOnceAndMatchesAPlainRun) {
+  const auto g = tiny();
+  at::manual_seed(3);
+  const std::vector<at::Tensor> batches = {at::randn({4, 1, 8, 8}), at::randn({4, 1, 8, 8})};
+  ForwardCache cache(g, batches, at::kCPU);
+  int64_t computed = 0;
+  for (const auto& n : g.nodes) {
+    if (n.op == graph::Op::kInput) continue;
+    const auto v = cache.values({n.id}, {});
+    ++computed;
+    for (size_t b = 0; b < batches.size(); ++b) {
+      at::NoGradGuard ng;
+      std::vector<int> all;
+      for (const auto& m : g.nodes) {
+        if (m.op != graph::Op::kInput && m.id <= n.id) all.push_back(m.id);
+      }
+      const auto plain = graph::run_nodes(g, all, {{g.nodes.front().id, batches[b]}}, {n.id}).at(0);
+      EXPECT_TRUE(at::equal(v[0][b], plain)) << n.name;
+    }
+  }
+  EXPECT_EQ(cache.nodes_run(), computed);
+  EXPECT_EQ(cache.kept_bytes(), 0);  // every consumer has run: nothing left to hold
+}
+
+TEST(ForwardCache, InvalidateRecomputesWhatARewrittenWeightFeeds) {
+  auto g = tiny();
+  const std::vector<at::Tensor> batches = {at::randn({4, 1, 8, 8})};
+  ForwardCache cache(g, batches, at::kCPU);
+  const int conv = g.find("b.conv1"), relu = g.find("b.relu1"), add = g.find("b.add");
+  const auto before = cache.values({relu}, {}).at(0).at(0);
+  {
+    at::NoGradGuard ng;
+    g.param(g.node(conv), "weight").mul_(-1);
+  }
+  EXPECT_TRUE(at::equal(cache.values({relu}, {}).at(0).at(0), before));  // kept: stale until told
+  cache.invalidate({conv});
+  const auto after = cache.values({relu}, {}).at(0).at(0);
+  EXPECT_FALSE(at::equal(after, before));
+  // Upstream values survive: the add's other input (relu) was not rerun.
+  const int64_t runs = cache.nodes_run();
+  cache.values({add}, {});
+  EXPECT_EQ(cache.nodes_run(), runs + 3);  // b.conv2, b.bn2, b.add
+}
+
+// The incremental cache changes only the cost: the rounding and scales equal those of caching each
+// unit from scratch (fresh caches per unit, the old quadratic way).
+TEST(Reconstruct, IncrementalCachingEqualsCachingEachUnitFromScratch) {
+  for (Algorithm a : {Algorithm::kAdaRound, Algorithm::kQDrop}) {
+    const auto rc = config(a);
+    auto incremental = calibrated(rc);
+    reconstruct(incremental.qm, incremental.calibration, rc);
+    auto scratch = calibrated(rc);
+    scratch.qm.set_mode(Mode::kQuantize);
+    const auto fp32 = scratch.qm.graph.clone();
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(rc.seed);
+    for (const auto& unit : partition(scratch.qm.graph, rc.pattern())) {
+      ForwardCache fp(fp32, scratch.calibration, at::kCPU), q(scratch.qm.graph, scratch.calibration, at::kCPU);
+      reconstruct_unit(scratch.qm, fp, q, unit, rc, gen);
+    }
+    for (const auto& w : incremental.qm.weights) {
+      const auto node = incremental.qm.graph.node(incremental.qm.graph.find(w.node));
+      EXPECT_TRUE(at::equal(incremental.qm.graph.param(node, "weight"), scratch.qm.graph.param(node, "weight")))
+          << algorithm_name(a) << " " << w.node;
+    }
+    EXPECT_EQ(scales(incremental.qm), scales(scratch.qm)) << algorithm_name(a);
+  }
 }
 
 }  // namespace

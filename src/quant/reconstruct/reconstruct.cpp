@@ -1,6 +1,6 @@
 // The reconstruction loop (MQBench's ptq_reconstruction + subgraph_reconstruction) on the graph IR.
-// Caching runs only the ancestors of the nodes it needs (the hook-and-abort trick), and FP32 input
-// and target come from one pass.
+// Caching runs each node once per model over the whole reconstruction (forward_cache.h), and FP32
+// input and target come from one cache.
 #include "quant/reconstruct/reconstruct.h"
 
 #include <ATen/ATen.h>
@@ -11,63 +11,19 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <set>
 
 #include "graph/executor.h"
 #include "quant/fake_quant.h"
 #include "quant/reconstruct/adam.h"
 #include "quant/reconstruct/adaround.h"
 #include "quant/reconstruct/drop.h"
+#include "quant/reconstruct/forward_cache.h"
 
 namespace qsweep::quant::reconstruct {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Ascending ids of the computed nodes `wanted` depends on (inputs excluded).
-std::vector<int> ancestors(const graph::Graph& g, const std::vector<int>& wanted) {
-  std::vector<bool> need(g.nodes.size(), false);
-  std::vector<int> stack(wanted.begin(), wanted.end());
-  while (!stack.empty()) {
-    const int n = stack.back();
-    stack.pop_back();
-    if (need[n]) continue;
-    need[n] = true;
-    for (int in : g.node(n).inputs) stack.push_back(in);
-  }
-  std::vector<int> out;
-  for (const auto& n : g.nodes) {
-    if (need[n.id] && n.op != graph::Op::kInput) out.push_back(n.id);
-  }
-  return out;
-}
-
-int input_node(const graph::Graph& g) {
-  for (const auto& n : g.nodes) {
-    if (n.op == graph::Op::kInput) return n.id;
-  }
-  throw QuantError(fmt::format("graph '{}' has no input node", g.name));
-}
-
-// Values of `wanted` for every calibration batch, computed without autograd.
-std::vector<std::vector<at::Tensor>> collect(const graph::Graph& g, const std::vector<at::Tensor>& batches,
-                                             const std::vector<int>& wanted, const graph::ExecOptions& options,
-                                             const at::Device& cache_device) {
-  at::NoGradGuard no_grad;
-  const int input = input_node(g);
-  std::vector<int> todo;
-  for (int w : wanted) {
-    if (w != input) todo.push_back(w);
-  }
-  const auto nodes = ancestors(g, todo);
-  std::vector<std::vector<at::Tensor>> out(wanted.size());
-  for (const auto& b : batches) {
-    const auto values = graph::run_nodes(g, nodes, {{input, b}}, wanted, options);
-    for (size_t i = 0; i < wanted.size(); ++i) out[i].push_back(values[i].to(cache_device).contiguous());
-  }
-  return out;
-}
 
 // Re-cuts cached batches into batches of `size` images (the last may be smaller).
 std::vector<at::Tensor> rebatch(const std::vector<at::Tensor>& batches, int64_t size) {
@@ -157,24 +113,25 @@ ReconstructionReport reconstruct(QuantizedModel& qm, const std::vector<at::Tenso
   const graph::Graph fp32 = qm.graph.clone();  // the FP32 model: weights as on entry, quantizers off
   const auto units = partition(qm.graph, cfg.pattern());
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(cfg.seed);
+  const at::Device cache_device(cfg.cache_device);
+  ForwardCache fp_cache(fp32, calibration, cache_device);
+  ForwardCache q_cache(qm.graph, calibration, cache_device);
   ReconstructionReport report;
   for (size_t ui = 0; ui < units.size(); ++ui) {
     const auto unit_log = [&](const std::string& line) {
       if (log) log(fmt::format("unit {}/{} {}", ui + 1, units.size(), line));
     };
-    report.units.push_back(reconstruct_unit(qm, fp32, units[ui], calibration, cfg, gen, unit_log));
+    report.units.push_back(reconstruct_unit(qm, fp_cache, q_cache, units[ui], cfg, gen, unit_log));
     report.iterations += cfg.iterations;
   }
   report.seconds = since(t_all);
   return report;
 }
 
-UnitReport reconstruct_unit(QuantizedModel& qm, const graph::Graph& fp32, const Unit& unit,
-                            const std::vector<at::Tensor>& calibration, const ReconstructionConfig& cfg,
-                            at::Generator& gen, const ReconstructionLog& log) {
+UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache& quantized, const Unit& unit,
+                            const ReconstructionConfig& cfg, at::Generator& gen, const ReconstructionLog& log) {
   const double lambda = cfg.round_weight ? *cfg.round_weight : default_round_weight(qm.graph.name);
   const double keep = cfg.keep_prob();
-  const at::Device cache_device(cfg.cache_device);
   const at::Device model_device = qm.graph.params.names().empty()
                                       ? at::Device(at::kCPU)
                                       : qm.graph.params.at(qm.graph.params.names().front()).device();
@@ -187,8 +144,8 @@ UnitReport reconstruct_unit(QuantizedModel& qm, const graph::Graph& fp32, const 
   std::vector<int> fp_wanted;
   if (keep < 1.0) fp_wanted = unit.inputs;
   fp_wanted.push_back(unit.output());
-  auto fp_values = collect(fp32, calibration, fp_wanted, fp_options, cache_device);
-  auto q_values = collect(qm.graph, calibration, unit.inputs, base, cache_device);
+  auto fp_values = fp32.values(fp_wanted, fp_options);
+  auto q_values = quantized.values(unit.inputs, base);
   const auto target = rebatch(fp_values.back(), cfg.batch_size);
   std::vector<std::vector<at::Tensor>> q_in, fp_in;
   for (size_t a = 0; a < unit.inputs.size(); ++a) {
@@ -295,6 +252,7 @@ UnitReport reconstruct_unit(QuantizedModel& qm, const graph::Graph& fp32, const 
   // 3. Hard rounding into the weights; learned scales into the quantizers.
   for (const auto& [id, r] : rounding) qm.replace_weight(qm.graph.node(id).name, r->hard_weight());
   for (const auto& [id, s] : scales) qm.activation_of(qm.graph.node(id)).set_scale(s.detach());
+  quantized.invalidate(unit.body);
   ur.optimise_seconds = since(t_opt);
   return ur;
 }

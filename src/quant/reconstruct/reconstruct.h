@@ -9,7 +9,8 @@
 // Per unit (partition.h), in topological order:
 //  1. cache over the calibration batches, without autograd: the unit's input from the quantized
 //     model (earlier units already hard-rounded), the same node's FP32 value when the keep
-//     probability is below 1, and the FP32 value of the unit's last node (the target);
+//     probability is below 1, and the FP32 value of the unit's last node (the target) — from two
+//     ForwardCaches, so each node runs once per model over the whole reconstruction;
 //  2. optimise for `iterations` steps on one cached batch drawn at random each step:
 //     loss = mean over N,H,W of Σ_channels (out − target)² + λ·Σ(1 − |2h(α) − 1|^β) (the second term
 //     from t ≥ warm_up·T, β from b_start to b_end after warm-up); Adam(lr) on every α of the unit;
@@ -31,6 +32,7 @@
 #include <vector>
 
 #include "quant/quantized_model.h"
+#include "quant/reconstruct/forward_cache.h"
 #include "quant/reconstruct/partition.h"
 
 namespace qsweep::quant::reconstruct {
@@ -81,11 +83,12 @@ struct ReconstructionReport {
 using ReconstructionLog = std::function<void(const std::string&)>;
 
 // One unit's cache + optimisation + write-back (what reconstruct() does per unit; exposed for the
-// benchmark). fp32: the prepared graph before any write-back; gen: draws batches and drop masks.
+// benchmark). fp32: a cache over the prepared graph before any write-back (run with every
+// quantizer off); quantized: a cache over qm.graph, invalidated here below the unit once its
+// weights are rewritten; gen: draws batches and drop masks.
 // Precondition: qm in Mode::kQuantize; the config validated.
-UnitReport reconstruct_unit(QuantizedModel& qm, const graph::Graph& fp32, const Unit& unit,
-                            const std::vector<at::Tensor>& calibration, const ReconstructionConfig& config,
-                            at::Generator& gen, const ReconstructionLog& log = {});
+UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache& quantized, const Unit& unit,
+                            const ReconstructionConfig& config, at::Generator& gen, const ReconstructionLog& log = {});
 
 // qm: prepared and calibrated (activation observers have seen the calibration set, weight
 // observers their weights). BRECQ/QDrop need dividing activation quantizers

@@ -100,6 +100,14 @@ bool World::any(bool mine) {
 
 void World::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
+void World::sum(float* data, int64_t count) {
+  constexpr int64_t kChunk = int64_t{1} << 30;  // MPI counts are int
+  for (int64_t done = 0; done < count; done += kChunk) {
+    const int n = static_cast<int>(std::min(kChunk, count - done));
+    check(MPI_Allreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "MPI_Allreduce");
+  }
+}
+
 void World::abort(int code) {
   MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);  // MPI_Abort does not return; this keeps [[noreturn]] honest

@@ -36,6 +36,8 @@ class World final : public data::Collective {
   std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine) override;
   bool any(bool mine) override;
   void barrier();
+  // Adds `count` floats across every rank, in place on each (data-parallel training's gradients).
+  void sum(float* data, int64_t count);
   // Ranks on this node and this rank's index among them (MPI_COMM_TYPE_SHARED).
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }

@@ -32,11 +32,7 @@ struct Trained {
 Trained& trained() {
   static Trained t = [] {
     at::manual_seed(0);
-    models::ModelOptions o;
-    o.num_classes = 10;
-    o.in_channels = 1;
-    o.width = 0.125;
-    o.small_input = true;
+    const auto o = models::ModelOptions::fashion_mnist(0.125);
     Trained t{models::build_model("resnet18", o), nullptr, {}};
     TrainConfig cfg;
     cfg.epochs = 1;

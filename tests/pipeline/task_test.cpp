@@ -29,11 +29,7 @@ Trained& trained(const std::string& arch) {
   auto it = cache.find(arch);
   if (it != cache.end()) return it->second;
   at::manual_seed(0);
-  models::ModelOptions o;
-  o.num_classes = 10;
-  o.in_channels = 1;
-  o.width = 0.25;
-  o.small_input = true;
+  const auto o = models::ModelOptions::fashion_mnist(0.25);
   Trained t{models::build_model(arch, o), nullptr};
   TrainConfig cfg;
   cfg.epochs = 2;

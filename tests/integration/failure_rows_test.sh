@@ -8,9 +8,9 @@ cat >"$work/s.yaml" <<YAML
 sweep: it_failure
 data: {eval: $FIX/shards/val.h5, calibration: $FIX/shards/calib.h5, calibration_batches: 2, eval_batch_size: 500}
 models:
-  resnet18: {arch: resnet18, weights: $FIX/resnet18.pth,
+  resnet18: {arch: resnet18, weights: $REPO/models/demo/resnet18.pth,
              options: {num_classes: 10, in_channels: 1, width: 0.125, small_input: true}}
-  wrong: {arch: resnet18, weights: $FIX/mbv2.pth,
+  wrong: {arch: resnet18, weights: $REPO/models/demo/mobilenetv2_1.0.pth,
           options: {num_classes: 10, in_channels: 1, width: 0.125, small_input: true}}
 grid:
   - include:

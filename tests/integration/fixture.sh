@@ -1,9 +1,11 @@
-# Sourced by the integration tests: Fashion-MNIST shards and two tiny trained models, made once
-# per build folder (under a lock, so tests may run in parallel), plus a 6-task sweep file.
+# Sourced by the integration tests: Fashion-MNIST shards, made once per build folder (under a
+# lock, so tests may run in parallel), and a 6-task sweep file over two models of the committed
+# demo zoo (models/demo/) — the reduced demo sweep.
 # Env from CMake: QSWEEP_BIN (the qsweep binary), QSWEEP_BUILD_DIR.
 set -euo pipefail
 : "${QSWEEP_BIN:?set by ctest}" "${QSWEEP_BUILD_DIR:?set by ctest}"
-source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/env.sh"
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$REPO/scripts/env.sh"
 export HDF5_USE_FILE_LOCKING=FALSE  # tests read results files while a run writes them
 FIX=$QSWEEP_BUILD_DIR/it-fixture
 mkdir -p "$FIX"
@@ -11,24 +13,20 @@ mkdir -p "$FIX"
   flock 9
   if [[ ! -f $FIX/ready ]]; then
     "$QSWEEP_BIN" prepare fashion-mnist --out "$FIX/shards" >/dev/null
-    "$QSWEEP_BIN" train --model resnet18 --width 0.125 --small-input --in-channels 1 --num-classes 10 \
-      --train "$FIX/shards/train.h5" --out "$FIX/resnet18.pth" --epochs 1 --max-images 3000 >/dev/null
-    "$QSWEEP_BIN" train --model mobilenetv2_1.0 --width 0.25 --small-input --in-channels 1 --num-classes 10 \
-      --train "$FIX/shards/train.h5" --out "$FIX/mbv2.pth" --epochs 1 --max-images 3000 --lr 0.05 >/dev/null
     touch "$FIX/ready"
   fi
 ) 9>"$FIX/.lock"
 
-# write_sweep NAME FILE: the 6-task sweep (2 models × FP32, W8A8 MinMax, W4A8 MSE) named NAME.
+# write_sweep NAME FILE: the 6-task sweep (2 demo models × FP32, W8A8 MinMax, W4A8 MSE) named NAME.
 write_sweep() {
   cat >"$2" <<YAML
 sweep: $1
 data: {eval: $FIX/shards/val.h5, calibration: $FIX/shards/calib.h5, calibration_batches: 4, batch_size: 64,
        eval_batch_size: 500}
 models:
-  resnet18: {arch: resnet18, weights: $FIX/resnet18.pth,
+  resnet18: {arch: resnet18, weights: $REPO/models/demo/resnet18.pth,
              options: {num_classes: 10, in_channels: 1, width: 0.125, small_input: true}}
-  mobilenetv2_1.0: {arch: mobilenetv2_1.0, weights: $FIX/mbv2.pth,
+  mobilenetv2_1.0: {arch: mobilenetv2_1.0, weights: $REPO/models/demo/mobilenetv2_1.0.pth,
                     options: {num_classes: 10, in_channels: 1, width: 0.25, small_input: true}}
 grid:
   - include:

@@ -1,6 +1,5 @@
 // qsweep: post-training-quantization sweeps. `qsweep --help` lists the subcommands; each has
 // its own --help. Exit codes: 0 success, 1 usage error, 2 bad input or failed work.
-#include <ATen/Context.h>
 #include <CLI/CLI.hpp>
 
 #include <iostream>
@@ -15,11 +14,6 @@ int main(int argc, char** argv) {
       "activations, Academic and TensorRT backends) on LibTorch, on one machine or a cluster.",
       "qsweep"};
   app.require_subcommand(1);
-  // Flush denormal floats to zero on this (the task) thread: in the demo sweep, regnetx600m's
-  // AdaRound ran > 13 minutes instead of 92 s on a rank that had run other tasks first, inside the
-  // rounding optimisation with the denormal flag set in MXCSR; values below 1.2e-38 do not
-  // change any accuracy. (PyTorch's torch.set_flush_denormal; worker threads keep the default.)
-  at::globalContext().setFlushDenormal(true);
   qsweep::cli::add_version_command(app);
   qsweep::cli::add_observers_command(app);
   qsweep::cli::add_quant_error_command(app);

@@ -18,7 +18,7 @@ namespace qsweep::pipeline {
 namespace {
 
 // One collective per step: every gradient packed into one float buffer, summed, unpacked.
-void sum_gradients(const std::vector<at::Tensor>& params, const std::function<void(at::Tensor&)>& sum) {
+void sum_gradients(std::vector<at::Tensor>& params, const std::function<void(at::Tensor&)>& sum) {
   std::vector<at::Tensor> grads;
   for (const auto& p : params) {
     // A parameter that got no gradient on this replica contributes zeros (the sum stays aligned).
@@ -27,13 +27,13 @@ void sum_gradients(const std::vector<at::Tensor>& params, const std::function<vo
   auto flat = at::cat(grads).to(at::kFloat).contiguous();
   sum(flat);
   int64_t offset = 0;
-  for (const auto& p : params) {
+  for (auto& p : params) {
     auto g = flat.narrow(0, offset, p.numel()).view(p.sizes()).to(p.dtype());
     offset += p.numel();
     if (p.grad().defined()) {
       p.grad().copy_(g);
     } else {
-      const_cast<at::Tensor&>(p).mutable_grad() = g.clone();
+      p.mutable_grad() = g.clone();
     }
   }
 }

@@ -93,8 +93,9 @@ __attribute__((target_clones("avx2", "default"))) double lane_sum(const float* _
 }
 
 // Σ|error|^p for p ≠ 2 (EMAMSE/MSE with p = 2.4 under AdaRound, BRECQ, QDrop): the errors into
-// `buf`, then ATen's vectorised pow over them — a scalar std::pow per element made these
-// calibrations ~10x slower than p = 2 (MobileNetV2's EMAMSE p 2.4: 115 s of a 145 s AdaRound task).
+// `buf`, then ATen's vectorised pow over them instead of a scalar std::pow per element (with it,
+// MobileNetV2's EMAMSE p 2.4 calibration took 115 s of a 145 s AdaRound task; the gain of this
+// version has not been measured in one run yet).
 double chunk_lp_error(const float* x, int64_t n, const Candidate& c, double p, float* buf) {
   chunk_abs_error(x, n, c.inv, c.scale, c.lo, c.hi, buf);
   at::from_blob(buf, {n}, at::kFloat).pow_(p);

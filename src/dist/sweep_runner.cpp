@@ -1,6 +1,6 @@
 // The coordinator/worker protocol. Messages are JSON texts over MPI point-to-point:
 //   worker → 0  kReady   {}                     first request for work
-//   0 → worker  kTask    {index, cell} | {}     a task, or {} = no more work
+//   0 → worker  kTask    {index, id, cell} | {} a task (cell: sweep/cell_json text), or {} = no more work
 //   worker → 0  kResult  {index, row, quantizers}  a finished task, which also asks for the next
 // Rank 0 keeps the queue; its coordinator thread is the only thread making MPI calls while the
 // sweep runs (MPI_THREAD_SERIALIZED), and its main thread works on tasks like any rank.
@@ -22,6 +22,7 @@
 #include "pipeline/task.h"
 #include "results/store.h"
 #include "support/version.h"
+#include "sweep/cell_json.h"
 #include "sweep/cell_runner.h"
 #include "sweep/plan.h"
 
@@ -46,28 +47,6 @@ json receive(int source, int tag, MPI_Status* status) {
   MPI_Recv(s.data(), n, MPI_CHAR, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   if (status) *status = st;
   return json::parse(s);
-}
-
-json cell_to_json(const sweep::Cell& c) {
-  return {{"model", c.model},      {"backend", c.backend},     {"w_calib", c.w_calib},
-          {"a_calib", c.a_calib},  {"wbit", c.wbit},           {"abit", c.abit},
-          {"w_p", c.options.w_p},  {"a_p", c.options.a_p},     {"ema_ratio", c.options.ema_ratio},
-          {"symmetric_range", c.options.symmetric_range}};
-}
-
-sweep::Cell cell_from_json(const json& j) {
-  sweep::Cell c;
-  c.model = j.at("model");
-  c.backend = j.at("backend");
-  c.w_calib = j.at("w_calib");
-  c.a_calib = j.at("a_calib");
-  c.wbit = j.at("wbit");
-  c.abit = j.at("abit");
-  c.options.w_p = j.at("w_p");
-  c.options.a_p = j.at("a_p");
-  c.options.ema_ratio = j.at("ema_ratio");
-  c.options.symmetric_range = j.at("symmetric_range");
-  return c;
 }
 
 json row_to_json(const results::TaskRow& r) {
@@ -120,9 +99,25 @@ results::TaskCell task_cell(const sweep::Task& t) {
   return {t.id, t.cell.model, t.cell.backend, t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit};
 }
 
+// A worker re-derives the id of the cell it received: if the wire lost or changed anything that
+// affects the number, the task fails loudly instead of computing something else under this id.
+void check_task_id(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std::string& id,
+                   const sweep::Cell& cell) {
+  sweep::PlanInputs in;
+  in.weights_sha256[cell.model] = runner.weights_sha256(cell.model);
+  in.data_fingerprint = runner.data_fingerprint();
+  const std::string mine = sweep::task_id(spec, cell, in);
+  if (mine != id) {
+    throw DistError(fmt::format("task {} reached this rank as a cell whose configuration hashes to {} "
+                                "(the cell lost a field on the way from rank 0, or the ranks read "
+                                "different weights/shards): {}",
+                                id, mine, sweep::cell_to_json(cell)));
+  }
+}
+
 // Runs one task on this rank; never throws (a failure becomes a "failed" row).
-json execute(sweep::CellRunner& runner, const std::string& id, const sweep::Cell& cell, int rank,
-             const std::string& device) {
+json execute(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std::string& id,
+             const sweep::Cell& cell, int rank, const std::string& device) {
   results::RunInfo info;
   info.rank = rank;
   info.host = results::host_name();
@@ -130,6 +125,7 @@ json execute(sweep::CellRunner& runner, const std::string& id, const sweep::Cell
   info.started = results::iso8601_now();
   const results::TaskCell tc{id, cell.model, cell.backend, cell.w_calib, cell.a_calib, cell.wbit, cell.abit};
   try {
+    if (rank != 0) check_task_id(spec, runner, id, cell);
     info.weights_sha256 = runner.weights_sha256(cell.model);
     info.data_fingerprint = runner.data_fingerprint();
     const auto r = runner.run(cell);
@@ -201,7 +197,8 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     while (true) {
       const json task = receive(0, kTask, nullptr);
       if (task.empty()) break;
-      json out = execute(runner, task.at("id"), cell_from_json(task.at("cell")), rank, device_name(device));
+      json out = execute(spec, runner, task.at("id"), sweep::cell_from_json(task.at("cell").get<std::string>()), rank,
+                         device_name(device));
       out["index"] = task.at("index");
       summary.ran++;
       summary.failed += out["row"]["status"] == "ok" ? 0 : 1;
@@ -275,7 +272,8 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
         if (st.MPI_TAG == kResult) record(msg);
         const auto i = next_task();
         if (i) {
-          send({{"index", *i}, {"id", tasks[*i].id}, {"cell", cell_to_json(tasks[*i].cell)}}, st.MPI_SOURCE, kTask);
+          send({{"index", *i}, {"id", tasks[*i].id}, {"cell", sweep::cell_to_json(tasks[*i].cell)}}, st.MPI_SOURCE,
+               kTask);
         } else {
           send(json::object(), st.MPI_SOURCE, kTask);
           ++stopped;
@@ -284,7 +282,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     });
   }
   while (const auto i = next_task()) {
-    json out = execute(runner, tasks[*i].id, tasks[*i].cell, 0, device_name(device));
+    json out = execute(spec, runner, tasks[*i].id, tasks[*i].cell, 0, device_name(device));
     out["index"] = *i;
     record(out);
   }

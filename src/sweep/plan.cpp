@@ -46,6 +46,14 @@ std::string resolved_config_json(const SweepSpec& s, const Cell& c, const PlanIn
   return j.dump();  // nlohmann::json orders keys, so the text is canonical
 }
 
+namespace {
+std::string id_of(const std::string& config_json) { return sha256_hex(config_json).substr(0, 16); }
+}  // namespace
+
+std::string task_id(const SweepSpec& s, const Cell& c, const PlanInputs& in) {
+  return id_of(resolved_config_json(s, c, in));
+}
+
 double estimated_cost(const SweepSpec& s, const Cell& c) {
   // Relative GFLOPs at 224² (×width²); an MSE observer costs a few forwards per batch it sees.
   static const std::map<std::string, double> gflops = {{"resnet18", 1.8},    {"resnet50", 4.1},
@@ -71,7 +79,7 @@ std::vector<Task> make_plan(const SweepSpec& s, const PlanInputs& in) {
     Task t;
     t.cell = c;
     t.config_json = resolved_config_json(s, c, in);
-    t.id = sha256_hex(t.config_json).substr(0, 16);
+    t.id = id_of(t.config_json);
     t.cost = estimated_cost(s, c);
     if (seen.insert(t.id).second) tasks.push_back(std::move(t));
   }

@@ -30,6 +30,8 @@ struct Task {
 
 std::vector<Task> make_plan(const SweepSpec& spec, const PlanInputs& inputs);
 std::string resolved_config_json(const SweepSpec& spec, const Cell& cell, const PlanInputs& inputs);
+// The id make_plan gives the cell: a worker rank re-derives it to check it runs what was planned.
+std::string task_id(const SweepSpec& spec, const Cell& cell, const PlanInputs& inputs);
 double estimated_cost(const SweepSpec& spec, const Cell& cell);
 
 }  // namespace qsweep::sweep

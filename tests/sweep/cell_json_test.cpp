@@ -1,0 +1,89 @@
+// The cell a worker rank receives is the cell rank 0 planned: every field survives the wire.
+#include <gtest/gtest.h>
+
+#include "sweep/cell_json.h"
+#include "sweep/plan.h"
+#include "sweep/sweep_spec.h"
+
+namespace qsweep::sweep {
+namespace {
+
+// A field added to Cell or TaskOptions changes these sizes: add it to cell_json.cpp and to
+// NonDefault() below, then update the numbers.
+static_assert(sizeof(TaskOptions) == 80, "TaskOptions changed: serialise the new field in sweep/cell_json.cpp");
+static_assert(sizeof(Cell) == 4 * sizeof(std::string) + 8 + sizeof(TaskOptions),
+              "Cell changed: serialise the new field in sweep/cell_json.cpp");
+
+Cell NonDefault() {  // every field differs from its default
+  Cell c;
+  c.model = "regnetx600m";
+  c.backend = "tensorrt";
+  c.w_calib = "qdrop";
+  c.a_calib = "ema_mse";
+  c.wbit = 4;
+  c.abit = 6;
+  c.options.w_p = 2.4;
+  c.options.a_p = 3.0;
+  c.options.ema_ratio = 0.5;
+  c.options.symmetric_range = false;
+  c.options.iterations = 100;
+  c.options.round_weight = 0.05;
+  c.options.warm_up = 0.3;
+  c.options.drop_prob = 0.25;
+  return c;
+}
+
+void ExpectSame(const Cell& a, const Cell& b) {
+  EXPECT_EQ(a.model, b.model);
+  EXPECT_EQ(a.backend, b.backend);
+  EXPECT_EQ(a.w_calib, b.w_calib);
+  EXPECT_EQ(a.a_calib, b.a_calib);
+  EXPECT_EQ(a.wbit, b.wbit);
+  EXPECT_EQ(a.abit, b.abit);
+  EXPECT_EQ(a.options.w_p, b.options.w_p);
+  EXPECT_EQ(a.options.a_p, b.options.a_p);
+  EXPECT_EQ(a.options.ema_ratio, b.options.ema_ratio);
+  EXPECT_EQ(a.options.symmetric_range, b.options.symmetric_range);
+  EXPECT_EQ(a.options.iterations, b.options.iterations);
+  EXPECT_EQ(a.options.round_weight, b.options.round_weight);
+  EXPECT_EQ(a.options.warm_up, b.options.warm_up);
+  EXPECT_EQ(a.options.drop_prob, b.options.drop_prob);
+}
+
+TEST(CellJson, EveryFieldSurvivesTheRoundTrip) {
+  const Cell c = NonDefault();
+  const Cell back = cell_from_json(cell_to_json(c));
+  ExpectSame(c, back);
+  EXPECT_NE(back.options.iterations, TaskOptions{}.iterations);  // the field the wire once lost
+}
+
+TEST(CellJson, UnsetOptionalsStayUnset) {
+  const Cell back = cell_from_json(cell_to_json(Cell{}));
+  ExpectSame(Cell{}, back);
+  EXPECT_FALSE(back.options.round_weight.has_value());
+  EXPECT_FALSE(back.options.drop_prob.has_value());
+}
+
+TEST(CellJson, RoundTripKeepsTheTaskId) {
+  const SweepSpec s = parse_sweep(R"(sweep: t
+data: {eval: e.h5, calibration: c.h5}
+models:
+  regnetx600m: {arch: regnetx600m, weights: r.pth}
+)" + std::string("grid:\n  - include:\n      - {model: regnetx600m, backend: tensorrt, w_calib: qdrop, a_calib: ema_mse, "
+                 "wbit: 4, abit: 6}\n"),
+                                  "t.yaml");
+  PlanInputs in{{{"regnetx600m", "abc"}}, "fp"};
+  const Cell c = NonDefault();
+  EXPECT_EQ(task_id(s, c, in), task_id(s, cell_from_json(cell_to_json(c)), in));
+  Cell other = c;
+  other.options.iterations = TaskOptions{}.iterations;
+  EXPECT_NE(task_id(s, c, in), task_id(s, other, in));  // what a worker's id check catches
+}
+
+TEST(CellJson, MalformedTextIsASweepError) {
+  EXPECT_THROW(cell_from_json("{\"model\": \"r\"}"), SweepError);
+  EXPECT_THROW(cell_from_json("not json"), SweepError);
+}
+
+}  // namespace
+}  // namespace qsweep::sweep

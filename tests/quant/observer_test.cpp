@@ -6,6 +6,7 @@
 
 #include "quant/observer.h"
 #include "quant/observers/mse_search.h"
+#include "quant/observers/pow_nonneg.h"
 
 namespace qsweep::quant {
 namespace {
@@ -173,6 +174,42 @@ TEST(MseSearch, SameChoiceAsTheReferenceLoop) {
     ++cases;
   }
   EXPECT_EQ(cases, 12);
+}
+
+TEST(MseSearch, PowNonnegWithinItsStatedError) {
+  double worst = 0;
+  for (float p : {1.0f, 1.5f, 2.0f, 2.4f, 3.0f, 4.0f}) {
+    for (double le = -30; le <= 6; le += 0.0137) {  // e from 1e-30 to 1e6, off the powers of two
+      const float e = static_cast<float>(std::pow(10.0, le));
+      const double want = std::pow(static_cast<double>(e), static_cast<double>(p));
+      if (want < 1e-37 || want > 1e37) continue;  // outside float's normal range
+      const double err = std::abs(pow_nonneg(e, p) - want) / want;
+      worst = std::max(worst, err);
+      ASSERT_LE(err, 1e-5) << "e " << e << " p " << p;
+    }
+    EXPECT_EQ(pow_nonneg(0.0f, p), 0.0f);
+    EXPECT_EQ(pow_nonneg(1.0f, p), 1.0f);
+  }
+  EXPECT_GT(worst, 0.0);  // an approximation: the test looks at real differences
+}
+
+TEST(MseSearch, SameChoiceAsTheReferenceLoopForOtherP) {
+  at::manual_seed(23);
+  for (int trial = 0; trial < 10; ++trial) {
+    const int bits = 2 + trial % 7;
+    const bool symmetric = trial % 3 == 0;
+    const double p = trial % 2 ? 2.4 : 3.0;
+    const int64_t n = trial % 4 == 3 ? 36 : 30000;  // a per-channel weight row, an activation
+    at::Tensor x = trial % 4 == 1 ? at::relu(at::randn({n})) : at::randn({n}) * 0.05 + 0.01;
+    if (trial % 5 == 2) x = at::round(x * 64) / 64;  // values on grid points: near-ties
+    const QScheme s{bits, symmetric};
+    const float lo = f(x.min()), hi = f(x.max());
+    const auto fast = mse_search(x, lo, hi, kMseStepsPerTensor, p, s);
+    const auto ref = mse_search_reference(x, lo, hi, kMseStepsPerTensor, p, s);
+    EXPECT_EQ(fast.step, ref.step) << "trial " << trial << " bits " << bits << " p " << p;
+    EXPECT_EQ(fast.min_val, ref.min_val);
+    EXPECT_EQ(fast.max_val, ref.max_val);
+  }
 }
 
 TEST(MseObserver, PerChannelSearchesEachChannel) {

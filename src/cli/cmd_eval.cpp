@@ -103,8 +103,12 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--a-calib", a->cell.a_calib, "activation observer, none for FP32")->capture_default_str();
   cmd->add_option("--wbit", a->cell.wbit, "weight bits (2-8, 32 = FP32)")->check(bits)->capture_default_str();
   cmd->add_option("--abit", a->cell.abit, "activation bits (2-8, 32 = FP32)")->check(bits)->capture_default_str();
-  cmd->add_option("--w-p", a->cell.options.w_p, "Lp norm of MSE weight observers")->capture_default_str();
-  cmd->add_option("--a-p", a->cell.options.a_p, "Lp norm of MSE activation observers")->capture_default_str();
+  cmd->add_option("--w-p", a->cell.options.w_p, "Lp norm of MSE weight observers")
+      ->check(CLI::Range(1.0, 8.0))
+      ->capture_default_str();
+  cmd->add_option("--a-p", a->cell.options.a_p, "Lp norm of MSE activation observers")
+      ->check(CLI::Range(1.0, 8.0))
+      ->capture_default_str();
   cmd->add_option("--symmetric-range", a->cell.options.symmetric_range,
                   "TensorRT: true = [-127, 127], false = the published table's [-128, 127]")
       ->capture_default_str();

@@ -1,6 +1,6 @@
 // The coordinator/worker protocol. Messages are JSON texts over MPI point-to-point:
 //   worker → 0  kReady   {}                     first request for work
-//   0 → worker  kTask    {index, id, cell} | {} a task (cell: sweep/cell_json text), or {} = no more work
+//   0 → worker  kTask    {index, id, cell} | {} a task (cell: as sweep/cell_json writes it), or {} = no more work
 //   worker → 0  kResult  {index, row, quantizers}  a finished task, which also asks for the next
 // Rank 0 keeps the queue; its coordinator thread is the only thread making MPI calls while the
 // sweep runs (MPI_THREAD_SERIALIZED), and its main thread works on tasks like any rank.
@@ -99,6 +99,18 @@ results::TaskCell task_cell(const sweep::Task& t) {
   return {t.id, t.cell.model, t.cell.backend, t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit};
 }
 
+// Files a row under the cell rank 0 planned, whatever cell the worker reports (it may have
+// received a damaged one: that row is a failure and must land on the planned cell).
+void file_under(results::TaskRow& row, const results::TaskCell& planned) {
+  row.id = planned.id;
+  row.model = planned.model;
+  row.backend = planned.backend;
+  row.w_calib = planned.w_calib;
+  row.a_calib = planned.a_calib;
+  row.wbit = planned.wbit;
+  row.abit = planned.abit;
+}
+
 // A worker re-derives the id of the cell it received: if the wire lost or changed anything that
 // affects the number, the task fails loudly instead of computing something else under this id.
 void check_task_id(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std::string& id,
@@ -107,25 +119,28 @@ void check_task_id(const sweep::SweepSpec& spec, sweep::CellRunner& runner, cons
   in.weights_sha256[cell.model] = runner.weights_sha256(cell.model);
   in.data_fingerprint = runner.data_fingerprint();
   const std::string mine = sweep::task_id(spec, cell, in);
-  if (mine != id) {
-    throw DistError(fmt::format("task {} reached this rank as a cell whose configuration hashes to {} "
-                                "(the cell lost a field on the way from rank 0, or the ranks read "
-                                "different weights/shards): {}",
-                                id, mine, sweep::cell_to_json(cell)));
+  if (mine != id) {  // the cell first: the progress line shows only the first 200 characters
+    throw DistError(fmt::format("cell {} hashes to {} here, not to the planned {} (lost on the wire, or the "
+                                "ranks read different weights/shards)",
+                                sweep::cell_to_json(cell), mine, id));
   }
 }
 
-// Runs one task on this rank; never throws (a failure becomes a "failed" row).
+// Runs one task, given as cell JSON text, on this rank; never throws: a failure, including a
+// malformed cell, becomes a "failed" row (rank 0 files it under its own plan's cell, see record).
 json execute(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std::string& id,
-             const sweep::Cell& cell, int rank, const std::string& device) {
+             const std::string& cell_text, int rank, const std::string& device) {
   results::RunInfo info;
   info.rank = rank;
   info.host = results::host_name();
   info.device = device;
   info.started = results::iso8601_now();
-  const results::TaskCell tc{id, cell.model, cell.backend, cell.w_calib, cell.a_calib, cell.wbit, cell.abit};
+  sweep::Cell cell;
+  results::TaskCell tc{id, "", "", "", "", 0, 0};
   try {
-    if (rank != 0) check_task_id(spec, runner, id, cell);
+    cell = sweep::cell_from_json(cell_text);
+    tc = {id, cell.model, cell.backend, cell.w_calib, cell.a_calib, cell.wbit, cell.abit};
+    check_task_id(spec, runner, id, cell);
     info.weights_sha256 = runner.weights_sha256(cell.model);
     info.data_fingerprint = runner.data_fingerprint();
     const auto r = runner.run(cell);
@@ -197,8 +212,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     while (true) {
       const json task = receive(0, kTask, nullptr);
       if (task.empty()) break;
-      json out = execute(spec, runner, task.at("id"), sweep::cell_from_json(task.at("cell").get<std::string>()), rank,
-                         device_name(device));
+      json out = execute(spec, runner, task.at("id"), task.at("cell").dump(), rank, device_name(device));
       out["index"] = task.at("index");
       summary.ran++;
       summary.failed += out["row"]["status"] == "ok" ? 0 : 1;
@@ -239,7 +253,8 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
   Progress progress(log, static_cast<int>(queue.size()), total_cost);
   auto record = [&](const json& out) {
     const size_t index = out.at("index");
-    const auto row = row_from_json(out.at("row"));
+    auto row = row_from_json(out.at("row"));
+    file_under(row, task_cell(tasks[index]));
     std::lock_guard<std::mutex> lock(mu);
     store.append(row, quantizers_from_json(out.at("quantizers")));
     progress.task_done(row, tasks[index].cost);
@@ -272,8 +287,8 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
         if (st.MPI_TAG == kResult) record(msg);
         const auto i = next_task();
         if (i) {
-          send({{"index", *i}, {"id", tasks[*i].id}, {"cell", sweep::cell_to_json(tasks[*i].cell)}}, st.MPI_SOURCE,
-               kTask);
+          send({{"index", *i}, {"id", tasks[*i].id}, {"cell", json::parse(sweep::cell_to_json(tasks[*i].cell))}},
+               st.MPI_SOURCE, kTask);
         } else {
           send(json::object(), st.MPI_SOURCE, kTask);
           ++stopped;
@@ -282,7 +297,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     });
   }
   while (const auto i = next_task()) {
-    json out = execute(spec, runner, tasks[*i].id, tasks[*i].cell, 0, device_name(device));
+    json out = execute(spec, runner, tasks[*i].id, sweep::cell_to_json(tasks[*i].cell), 0, device_name(device));
     out["index"] = *i;
     record(out);
   }

@@ -1,7 +1,6 @@
 // A Cell as JSON text: what rank 0 sends a worker rank for each task. Every field travels,
-// unset optionals as null, so a worker runs exactly the cell rank 0 planned (a field left out
-// here once made worker ranks run AdaRound with the default 20 000 iterations instead of the
-// sweep's 100; the worker now also re-derives the task id, see dist/sweep_runner.cpp).
+// unset optionals as null, so that a worker runs exactly the cell rank 0 planned (the worker
+// also re-derives the task id from it, see dist/sweep_runner.cpp).
 //
 //   const std::string text = sweep::cell_to_json(cell);
 //   sweep::Cell same = sweep::cell_from_json(text);   // throws SweepError on a malformed text

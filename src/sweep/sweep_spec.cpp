@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -74,7 +75,8 @@ class Parser {
   void apply_option(TaskOptions& o, const std::string& key, const YAML::Node& v) const {
     if (key == "w_p" || key == "a_p") {
       const double p = number(v, key);
-      if (!(p > 0)) fail(v, fmt::format("{}: {} must be > 0", key, p));
+      // The p ≠ 2 search's pow (quant/observers/pow_nonneg.h) is tested for 1 ≤ p ≤ 8.
+      if (!(p >= 1 && p <= 8)) fail(v, fmt::format("{}: {} not in [1, 8]", key, p));
       (key == "w_p" ? o.w_p : o.a_p) = p;
     } else if (key == "ema_ratio") {
       o.ema_ratio = number(v, key);
@@ -85,7 +87,9 @@ class Parser {
       o.iterations = positive(v, key);
     } else if (key == "round_weight") {
       o.round_weight = number(v, key);
-      if (!(*o.round_weight >= 0)) fail(v, fmt::format("round_weight: {} must be >= 0", *o.round_weight));
+      if (!(*o.round_weight >= 0 && std::isfinite(*o.round_weight))) {
+        fail(v, fmt::format("round_weight: {} must be finite and >= 0", *o.round_weight));
+      }
     } else if (key == "warm_up") {
       o.warm_up = number(v, key);
       if (!(o.warm_up >= 0 && o.warm_up < 1)) fail(v, fmt::format("warm_up: {} not in [0, 1)", o.warm_up));

@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
     const double ref = median_ms(1, [&] {
       (void)mse_search_reference(x, lo.item<float>(), hi.item<float>(), kMseStepsPerTensor, 2.0, s);
     });
-    const double fast = median_ms(1, [&] {
+    const double fast = median_ms(reps, [&] {
       (void)mse_search(x, lo.item<float>(), hi.item<float>(), kMseStepsPerTensor, 2.0, s);
     });
     const double fast_lp = median_ms(reps, [&] {

@@ -155,6 +155,16 @@ TEST(MseSearch, SpecReferenceTwoBit) {
   EXPECT_EQ(compute_qparams(c24.min_val, c24.max_val, s).zero_point, 0);
 }
 
+// mse_search picks exactly the candidate of MQBench's per-candidate loop.
+void ExpectReferenceChoice(const at::Tensor& x, const QScheme& s, double p, int trial) {
+  const float lo = f(x.min()), hi = f(x.max());
+  const auto fast = mse_search(x, lo, hi, kMseStepsPerTensor, p, s);
+  const auto ref = mse_search_reference(x, lo, hi, kMseStepsPerTensor, p, s);
+  EXPECT_EQ(fast.step, ref.step) << "trial " << trial << " bits " << s.bits << " p " << p;
+  EXPECT_EQ(fast.min_val, ref.min_val) << "trial " << trial;
+  EXPECT_EQ(fast.max_val, ref.max_val) << "trial " << trial;
+}
+
 TEST(MseSearch, SameChoiceAsTheReferenceLoop) {
   at::manual_seed(17);
   int cases = 0;
@@ -164,13 +174,7 @@ TEST(MseSearch, SameChoiceAsTheReferenceLoop) {
     const double p = trial % 2 ? 2.4 : 2.0;
     at::Tensor x = trial % 4 == 1 ? at::relu(at::randn({20000})) : at::randn({20000}) * 2 + 0.3;
     if (trial % 5 == 2) x = at::round(x * 4) / 4;  // many values on exact grid points: near-ties
-    const QScheme s{bits, symmetric};
-    const float lo = f(x.min()), hi = f(x.max());
-    const auto fast = mse_search(x, lo, hi, kMseStepsPerTensor, p, s);
-    const auto ref = mse_search_reference(x, lo, hi, kMseStepsPerTensor, p, s);
-    EXPECT_EQ(fast.step, ref.step) << "trial " << trial << " bits " << bits << " p " << p;
-    EXPECT_EQ(fast.min_val, ref.min_val);
-    EXPECT_EQ(fast.max_val, ref.max_val);
+    ExpectReferenceChoice(x, QScheme{bits, symmetric}, p, trial);
     ++cases;
   }
   EXPECT_EQ(cases, 12);
@@ -178,7 +182,7 @@ TEST(MseSearch, SameChoiceAsTheReferenceLoop) {
 
 TEST(MseSearch, PowNonnegWithinItsStatedError) {
   double worst = 0;
-  for (float p : {1.0f, 1.5f, 2.0f, 2.4f, 3.0f, 4.0f}) {
+  for (float p : {1.0f, 1.5f, 2.0f, 2.4f, 3.0f, 4.0f, 8.0f}) {
     for (double le = -30; le <= 6; le += 0.0137) {  // e from 1e-30 to 1e6, off the powers of two
       const float e = static_cast<float>(std::pow(10.0, le));
       const double want = std::pow(static_cast<double>(e), static_cast<double>(p));
@@ -188,6 +192,7 @@ TEST(MseSearch, PowNonnegWithinItsStatedError) {
       ASSERT_LE(err, 1e-5) << "e " << e << " p " << p;
     }
     EXPECT_EQ(pow_nonneg(0.0f, p), 0.0f);
+    EXPECT_EQ(pow_nonneg(-0.0f, p), 0.0f);
     EXPECT_EQ(pow_nonneg(1.0f, p), 1.0f);
   }
   EXPECT_GT(worst, 0.0);  // an approximation: the test looks at real differences
@@ -202,14 +207,26 @@ TEST(MseSearch, SameChoiceAsTheReferenceLoopForOtherP) {
     const int64_t n = trial % 4 == 3 ? 36 : 30000;  // a per-channel weight row, an activation
     at::Tensor x = trial % 4 == 1 ? at::relu(at::randn({n})) : at::randn({n}) * 0.05 + 0.01;
     if (trial % 5 == 2) x = at::round(x * 64) / 64;  // values on grid points: near-ties
-    const QScheme s{bits, symmetric};
-    const float lo = f(x.min()), hi = f(x.max());
-    const auto fast = mse_search(x, lo, hi, kMseStepsPerTensor, p, s);
-    const auto ref = mse_search_reference(x, lo, hi, kMseStepsPerTensor, p, s);
-    EXPECT_EQ(fast.step, ref.step) << "trial " << trial << " bits " << bits << " p " << p;
-    EXPECT_EQ(fast.min_val, ref.min_val);
-    EXPECT_EQ(fast.max_val, ref.max_val);
+    ExpectReferenceChoice(x, QScheme{bits, symmetric}, p, trial);
   }
+}
+
+TEST(MseSearch, ZerosAreSkippedExactly) {
+  for (double p : {2.0, 2.4}) {
+    ExpectReferenceChoice(at::zeros({5000}), QScheme{8, false}, p, 0);       // nothing but zeros
+    ExpectReferenceChoice(-at::zeros({300}), QScheme{4, true}, p, 1);        // negative zeros
+    auto one = at::zeros({5000});
+    one[4321] = 3.5f;
+    ExpectReferenceChoice(one, QScheme{4, false}, p, 2);                     // a single non-zero
+    ExpectReferenceChoice(at::relu(at::randn({9000})), QScheme{3, true}, p, 3);  // half zeros, signed range
+  }
+}
+
+TEST(MseSearch, RejectsPOutsideOneToEight) {  // pow_nonneg's precondition
+  const auto x = at::randn({100});
+  EXPECT_THROW(mse_search(x, -1.0f, 1.0f, kMseStepsPerTensor, 0.5, QScheme{8, false}), QuantError);
+  EXPECT_THROW(mse_search(x, -1.0f, 1.0f, kMseStepsPerTensor, 1e9, QScheme{8, false}), QuantError);
+  EXPECT_THROW(mse_search(x, -1.0f, 1.0f, kMseStepsPerTensor, std::nan(""), QScheme{8, false}), QuantError);
 }
 
 TEST(MseObserver, PerChannelSearchesEachChannel) {

@@ -2,14 +2,15 @@
 // then round with the 1.5·2^23 trick) and sums |error|^p per candidate.
 #include "quant/observers/mse_search.h"
 
-#include "quant/observers/pow_nonneg.h"
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <limits>
 #include <vector>
+
+#include "quant/observers/pow_nonneg.h"
 
 namespace qsweep::quant {
 
@@ -97,15 +98,14 @@ __attribute__((target_clones("avx2", "default"))) double chunk_lp_error(const fl
   return sum;
 }
 
-std::vector<float> nonzero_values(const float* x, int64_t n) {
-  std::vector<float> out(static_cast<size_t>(n));
-  size_t k = 0;
+// Copies the non-zero values of x[0, n) to out (room for n) and returns how many there are.
+int64_t compact_nonzero(const float* __restrict x, int64_t n, float* __restrict out) {
+  int64_t k = 0;
   for (int64_t i = 0; i < n; ++i) {
-    out[k] = x[i];  // branch-free compaction: always write, advance only past a non-zero
+    out[k] = x[i];  // branch-free: always write, advance only past a non-zero
     k += x[i] != 0.0f;
   }
-  out.resize(k);
-  return out;
+  return k;
 }
 
 float reference_score(const at::Tensor& x, const Candidate& c, const QRange& r, double p) {
@@ -133,23 +133,29 @@ RangeChoice mse_search_reference(const at::Tensor& x, float xmin, float xmax, in
 }
 
 RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, double p, const QScheme& scheme) {
+  if (!(p >= 1 && p <= 8)) throw QuantError(fmt::format("MSE search: p = {} not in [1, 8]", p));
   const auto cands = candidates(xmin, xmax, steps, scheme);
-  // Every candidate range contains 0 and maps it to exactly 0 (zero point within [qmin, qmax]), so
-  // exact zeros — about half of a post-ReLU activation — add 0 to every score: they are skipped.
-  const std::vector<float> nonzero = nonzero_values(x.data_ptr<float>(), x.numel());
-  const float* data = nonzero.data();
-  const int64_t n = static_cast<int64_t>(nonzero.size());
+  const float* data = x.data_ptr<float>();
+  const int64_t n = x.numel();
   const bool squares = p == 2.0;
   const float pf = static_cast<float>(p);
+  // compute_qparams clamps every zero point into [qmin, qmax], so 0 quantises to exactly 0 under
+  // every candidate: exact zeros — about half of a post-ReLU activation — add 0 to every score
+  // and are dropped from each chunk before it is scored.
+  float nonzero[kChunk];
+  int64_t nonzero_total = 0;
   std::vector<double> score(steps, 0.0);
   for (int64_t start = 0; start < n; start += kChunk) {
-    const int64_t len = std::min(kChunk, n - start);
+    const int64_t len = compact_nonzero(data + start, std::min(kChunk, n - start), nonzero);
+    nonzero_total += len;
     for (int i = 0; i < steps; ++i) {
       const Candidate& c = cands[i];
-      score[i] += squares ? chunk_sq_error(data + start, len, c.inv, c.scale, c.lo, c.hi)
-                          : chunk_lp_error(data + start, len, c.inv, c.scale, c.lo, c.hi, pf);
+      score[i] += squares ? chunk_sq_error(nonzero, len, c.inv, c.scale, c.lo, c.hi)
+                          : chunk_lp_error(nonzero, len, c.inv, c.scale, c.lo, c.hi, pf);
     }
   }
+  // All zeros: every score is 0 and the reference loop keeps its first candidate.
+  if (nonzero_total == 0) return {cands.front().min_val, cands.front().max_val, 0};
   double best = std::numeric_limits<double>::infinity();
   for (double s : score) best = std::min(best, s);
   // Re-score the near-best band with the reference arithmetic; first strict minimum wins.

@@ -10,7 +10,7 @@
 
 namespace qsweep::sweep {
 
-pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key) {
+pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key, uint64_t seed) {
   pipeline::TaskSpec t;
   t.backend = c.backend;
   t.fp32 = c.fp32();
@@ -29,6 +29,7 @@ pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key) {
     t.reconstruction.round_weight = c.options.round_weight;
     t.reconstruction.warm_up = c.options.warm_up;
     t.reconstruction.prob = c.options.drop_prob;
+    t.reconstruction.seed = seed;
   }
   return t;
 }
@@ -78,7 +79,8 @@ pipeline::ShardTaskData& CellRunner::data() {
 
 pipeline::TaskResult CellRunner::run(const Cell& cell) {
   const auto& g = model(cell.model);
-  return pipeline::run_task(g, task_spec_of(cell, cell.model + "@" + weights_sha256(cell.model)), data(), &cache_);
+  return pipeline::run_task(g, task_spec_of(cell, cell.model + "@" + weights_sha256(cell.model), spec_.seed), data(),
+                           &cache_);
 }
 
 }  // namespace qsweep::sweep

@@ -19,8 +19,9 @@
 
 namespace qsweep::sweep {
 
-// The pipeline's view of a cell (backend, calibrators, bits, options).
-pipeline::TaskSpec task_spec_of(const Cell& cell, const std::string& model_key);
+// The pipeline's view of a cell (backend, calibrators, bits, options); `seed` is the sweep's,
+// which drives reconstruction (batch draws, drop masks).
+pipeline::TaskSpec task_spec_of(const Cell& cell, const std::string& model_key, uint64_t seed);
 
 class CellRunner {
  public:

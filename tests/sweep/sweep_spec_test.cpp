@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 
+#include "sweep/cell_runner.h"
 #include "sweep/plan.h"
 #include "sweep/sweep_spec.h"
 
@@ -96,6 +97,11 @@ TEST(Grid, ReconstructionCalibratorsAndTheirOptions) {
   auto tasks = make_plan(s, in);
   EXPECT_NE(tasks[0].config_json.find("\"iterations\":500"), std::string::npos) << tasks[0].config_json;
   EXPECT_GT(tasks[0].cost, estimated_cost(s, Cell{"resnet18", "academic", "mse", "ema_mse", 2, 4, {}}));
+  // What the pipeline runs: the cell's options and the sweep's seed.
+  const auto spec = task_spec_of(s.cells[1], "resnet18@sha", 7);
+  EXPECT_EQ(spec.reconstruction.iterations, 500);
+  EXPECT_EQ(*spec.reconstruction.prob, 0.7);
+  EXPECT_EQ(spec.reconstruction.seed, 7u);
 }
 
 TEST(Grid, EnvironmentVariablesInPaths) {
@@ -193,6 +199,10 @@ INSTANTIATE_TEST_SUITE_P(
             grid_with("{model: resnet18, backend: academic, w_calib: mse, a_calib: adaround, wbit: 4, abit: 8}"),
             "t.yaml:7:74", "is a weight calibrator"},
         Bad{"bad drop_prob", kHead + "options: {drop_prob: 0}\n" + kGood, "t.yaml:6:22", "not in (0, 1]"},
+        Bad{"infinite p", kHead + "options: {a_p: .inf}\n" + kGood, "t.yaml:6:16", "not in [1, 8]"},
+        Bad{"p below 1", kHead + "options: {w_p: 0.5}\n" + kGood, "t.yaml:6:16", "not in [1, 8]"},
+        Bad{"infinite round_weight", kHead + "options: {round_weight: .inf}\n" + kGood, "t.yaml:6:25",
+            "must be finite"},
         Bad{"sweep name with slash", "sweep: a/b\ndata: {eval: e, calibration: c}\nmodels: {r: {weights: w}}\n" + kGood,
             "t.yaml:1:8", "plain file name"}),
     [](const ::testing::TestParamInfo<Bad>& i) {

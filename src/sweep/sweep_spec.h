@@ -3,7 +3,7 @@
 //   sweep::SweepSpec s = sweep::load_sweep("sweeps/demo.yaml");   // throws SweepError "file:line:col: …"
 //   for (const auto& cell : s.cells) ...                            // declared order, last axis fastest
 //
-// Format (docs in sweeps/README.md):
+// Format (sweeps/README.md is the reference):
 //   sweep: demo                      # results/demo.h5
 //   seed: 1005
 //   data: {eval: ${QSWEEP_DATA}/val.h5, calibration: ..., calibration_batches: 16, batch_size: 64,

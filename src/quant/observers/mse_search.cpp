@@ -42,27 +42,28 @@ std::vector<Candidate> candidates(float xmin, float xmax, int steps, const QSche
   return out;
 }
 
+// fq(x) − x under one candidate, in the order fake_quant.cpp computes fq: scale, clamp, round.
+inline float fq_error(float x, float inv, float scale, float lo, float hi) {
+  float v = x * inv;
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  v = (v + kRoundMagic) - kRoundMagic;
+  return v * scale - x;
+}
+
 __attribute__((target_clones("avx2", "default"))) double chunk_sq_error(const float* __restrict x, int64_t n,
                                                                           float inv, float scale, float lo, float hi) {
   float acc[kLanes] = {};
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     for (int j = 0; j < kLanes; ++j) {
-      float v = x[i + j] * inv;
-      v = v < lo ? lo : v;
-      v = v > hi ? hi : v;
-      v = (v + kRoundMagic) - kRoundMagic;
-      const float d = v * scale - x[i + j];
+      const float d = fq_error(x[i + j], inv, scale, lo, hi);
       acc[j] += d * d;
     }
   }
   double sum = 0;
   for (; i < n; ++i) {
-    float v = x[i] * inv;
-    v = v < lo ? lo : v;
-    v = v > hi ? hi : v;
-    v = (v + kRoundMagic) - kRoundMagic;
-    const float d = v * scale - x[i];
+    const float d = fq_error(x[i], inv, scale, lo, hi);
     sum += d * d;
   }
   for (float a : acc) sum += a;
@@ -79,20 +80,12 @@ __attribute__((target_clones("avx2", "default"))) double chunk_lp_error(const fl
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     for (int j = 0; j < kLanes; ++j) {
-      float v = x[i + j] * inv;
-      v = v < lo ? lo : v;
-      v = v > hi ? hi : v;
-      v = (v + kRoundMagic) - kRoundMagic;
-      acc[j] += pow_nonneg(std::fabs(v * scale - x[i + j]), p);
+      acc[j] += pow_nonneg(std::fabs(fq_error(x[i + j], inv, scale, lo, hi)), p);
     }
   }
   double sum = 0;
   for (; i < n; ++i) {
-    float v = x[i] * inv;
-    v = v < lo ? lo : v;
-    v = v > hi ? hi : v;
-    v = (v + kRoundMagic) - kRoundMagic;
-    sum += pow_nonneg(std::fabs(v * scale - x[i]), p);
+    sum += pow_nonneg(std::fabs(fq_error(x[i], inv, scale, lo, hi)), p);
   }
   for (float a : acc) sum += a;
   return sum;

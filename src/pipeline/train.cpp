@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <tuple>
 
 #include "graph/executor.h"
 #include "pipeline/task.h"
@@ -96,6 +97,13 @@ TrainReport train(graph::Graph& g, const at::Tensor& images, const at::Tensor& l
   for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
     const auto order = at::randperm(n, gen);
     double loss_sum = 0, correct = 0, seen = 0;
+    // Mean loss and accuracy of the epoch so far over every replica's images (a collective: all
+    // replicas call it at the same step).
+    const auto epoch_means = [&]() -> std::pair<double, double> {
+      auto totals = at::tensor({static_cast<float>(loss_sum), static_cast<float>(correct)});
+      if (cfg.replicas > 1) cfg.sum(totals);
+      return {totals[0].item<double>() / seen, totals[1].item<double>() / seen};
+    };
     for (int64_t b = 0; b < steps_per_epoch; ++b, ++step) {
       const int64_t global = std::min(cfg.batch_size, n - b * cfg.batch_size);
       const auto idx = order.narrow(0, b * cfg.batch_size, global);
@@ -126,26 +134,21 @@ TrainReport train(graph::Graph& g, const at::Tensor& images, const at::Tensor& l
       correct += logits.argmax(1).eq(y).sum().item<double>();
       seen += static_cast<double>(global);
       if (cfg.on_progress && ((step + 1) % cfg.progress_every == 0 || step + 1 == total_steps)) {
-        // Loss and accuracy over every replica's images (a collective: all replicas get here together).
-        auto totals = at::tensor({static_cast<float>(loss_sum), static_cast<float>(correct)});
-        if (cfg.replicas > 1) cfg.sum(totals);
+        const auto [mean_loss, mean_accuracy] = epoch_means();
         TrainProgress p;
         p.epoch = epoch + 1;
         p.epochs = cfg.epochs;
         p.step = step + 1;
         p.steps = total_steps;
-        p.loss = totals[0].item<double>() / seen;
-        p.accuracy = totals[1].item<double>() / seen;
+        p.loss = mean_loss;
+        p.accuracy = mean_accuracy;
         p.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         p.eta_s = p.elapsed_s / p.step * (total_steps - p.step);
         p.images_per_s = (epoch * n + seen) / p.elapsed_s;
         cfg.on_progress(p);
       }
     }
-    auto totals = at::tensor({static_cast<float>(loss_sum), static_cast<float>(correct)});
-    if (cfg.replicas > 1) cfg.sum(totals);
-    report.final_loss = totals[0].item<double>() / seen;
-    report.final_train_accuracy = totals[1].item<double>() / seen;
+    std::tie(report.final_loss, report.final_train_accuracy) = epoch_means();
   }
   if (cfg.replicas > 1) average_buffers(g, cfg.replicas, cfg.sum);
   for (const auto& name : g.params.names()) g.params.at(name) = g.params.at(name).detach();

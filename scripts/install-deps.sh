@@ -15,6 +15,7 @@ packages=(
   libjpeg-dev zlib1g-dev            # ImageNet JPEGs, Fashion-MNIST .gz
   libssl-dev                        # SHA-256 shard fingerprints (OpenSSL EVP)
   libcli11-dev libfmt-dev nlohmann-json3-dev
+  librsvg2-bin                      # rsvg-convert: PNG copies of `qsweep plot`'s SVGs
   libssl-dev                        # sha256 of checkpoints (OpenSSL EVP)
   dataset-fashion-mnist             # the embedded default's data
 )

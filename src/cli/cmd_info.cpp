@@ -11,8 +11,7 @@ namespace qsweep::cli {
 void add_version_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("version", "Print the qsweep version, git commit and LibTorch build");
   cmd->callback([] {
-    fmt::print("qsweep {} (commit {})\nLibTorch {}\n", version(), *git_commit() ? git_commit() : "unknown",
-               torch_version());
+    fmt::print("{}\n", version_line());
   });
 }
 

@@ -20,6 +20,7 @@ void add_render_command(CLI::App& app) {
     std::string format = "rst";
     std::vector<std::string> anchors;
     std::string out;
+    bool cross_dataset = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("render", "Render a results file as the MQBench PTQ table (one table per backend)");
@@ -33,18 +34,20 @@ void add_render_command(CLI::App& app) {
                   "anchor file(s) with published numbers (sweeps/anchors/*.yaml); adds published and delta per cell")
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "write the table to this file instead of standard output");
+  cmd->add_flag("--cross-dataset", args->cross_dataset,
+                "allow anchors of another dataset than the results' (e.g. ImageNet numbers beside the Fashion-MNIST\n"
+                "demo); the output then starts with a warning saying so");
   cmd->callback([args] {
-    std::optional<results::Anchors> anchors;
-    for (const auto& path : args->anchors) {
-      auto a = results::Anchors::load(path);
-      if (anchors) {
-        anchors->merge(a);
-      } else {
-        anchors = std::move(a);
-      }
-    }
     const results::ResultsStore store(args->results, results::ResultsStore::Mode::kReadOnly);
-    const auto table = results::build_table(store.rows(), store.plan(), anchors ? &*anchors : nullptr);
+    std::optional<results::Anchors> anchors;
+    std::string warning;
+    if (!args->anchors.empty()) {
+      anchors = results::load_anchors(args->anchors);
+      warning = results::check_anchor_dataset(*anchors, store.dataset(), args->results, args->cross_dataset);
+      if (!warning.empty()) std::cerr << "qsweep: warning: " << warning << "\n";
+    }
+    auto table = results::build_table(store.rows(), store.plan(), anchors ? &*anchors : nullptr);
+    table.context.warning = warning;
     std::ostringstream text;
     results::render(table, *results::make_renderer(args->format, text));
     if (args->out.empty()) {

@@ -23,5 +23,9 @@ void add_render_command(CLI::App& app);
 void add_sweep_commands(CLI::App& app);
 void add_prepare_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_export_command(CLI::App& app);
+void add_show_command(CLI::App& app);
+void add_compare_command(CLI::App& app);
+void add_plot_command(CLI::App& app);
 
 }  // namespace qsweep::cli

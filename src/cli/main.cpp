@@ -1,11 +1,14 @@
 // qsweep: post-training-quantization sweeps. `qsweep --help` lists the subcommands; each has
-// its own --help. Exit codes: 0 success, 1 usage error, 2 bad input or failed work.
+// its own --help. Exit codes: 0 success, 1 usage error (CLI11's own codes, 105-109, are mapped to
+// 1 so scripts see the documented value), 2 bad input or failed work, 3 a sweep or comparison that
+// ran but found failed tasks or differences.
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
 #include "cli/commands.h"
 #include "support/error.h"
+#include "support/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -14,6 +17,7 @@ int main(int argc, char** argv) {
       "activations, Academic and TensorRT backends) on LibTorch, on one machine or a cluster.",
       "qsweep"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", [] { return qsweep::version_line(); }, "Print the qsweep version, git commit and LibTorch build, then exit");
   qsweep::cli::add_version_command(app);
   qsweep::cli::add_observers_command(app);
   qsweep::cli::add_quant_error_command(app);
@@ -23,10 +27,15 @@ int main(int argc, char** argv) {
   qsweep::cli::add_render_command(app);
   qsweep::cli::add_prepare_command(app);
   qsweep::cli::add_train_command(app);
+  qsweep::cli::add_export_command(app);
+  qsweep::cli::add_show_command(app);
+  qsweep::cli::add_compare_command(app);
+  qsweep::cli::add_plot_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version are "errors" with code 0; every other parse error is a usage error.
+    return app.exit(e) == 0 ? 0 : 1;
   } catch (const qsweep::cli::ExitCode& e) {
     return e.code;
   } catch (const qsweep::Error& e) {

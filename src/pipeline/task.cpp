@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
 
 #include "graph/executor.h"
 #include "pipeline/calibrators.h"
@@ -45,6 +47,38 @@ QuantizerRecord record(const quant::FakeQuant& q, bool is_weight) {
   const auto zp = q.qparams().zero_point.to(at::kInt).contiguous();
   r.zero_point.assign(zp.data_ptr<int32_t>(), zp.data_ptr<int32_t>() + zp.numel());
   return r;
+}
+
+double sqnr_db(const at::Tensor& x, const at::Tensor& q) {
+  const double signal = x.to(at::kDouble).pow(2).sum().item<double>();
+  const double noise = (x.to(at::kDouble) - q.to(at::kDouble)).pow(2).sum().item<double>();
+  if (noise == 0) return std::numeric_limits<double>::infinity();
+  return 10.0 * std::log10(signal / noise);
+}
+
+// Each quantizer's SQNR on one batch, in kQuantize mode. Runs after evaluation and only reads the
+// model (observers are off in kQuantize), so it cannot change any reported number.
+void measure_sqnr(quant::QuantizedModel& qm, const at::Tensor& batch, std::vector<QuantizerRecord>& records) {
+  at::NoGradGuard no_grad;
+  std::map<std::string, double> by_name;
+  auto options = qm.exec_options();
+  const auto fake_quant = options.fake_quant;
+  options.fake_quant = [&](const graph::Node& n, const at::Tensor& x) {
+    auto y = fake_quant(n, x);
+    by_name[qm.activation_of(n).name()] = sqnr_db(x, y);
+    return y;
+  };
+  graph::run(qm.graph, batch.to(qm.graph.device()), options);
+  const auto weight = qm.exec_options().weight;
+  for (const auto& w : qm.weights) {
+    const auto& node = qm.graph.node(qm.graph.find(w.node));
+    const auto& stored = qm.graph.param(node, "weight");
+    by_name[w.quantizer.name()] = sqnr_db(stored, weight(node, stored));
+  }
+  for (auto& r : records) {
+    auto it = by_name.find(r.name);
+    if (it != by_name.end()) r.sqnr_db = it->second;
+  }
 }
 
 }  // namespace
@@ -139,6 +173,8 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskDat
   result.seconds["evaluate"] = clock.lap();
   for (const auto& a : qm.activations) result.quantizers.push_back(record(a, false));
   for (const auto& w : qm.weights) result.quantizers.push_back(record(w.quantizer, true));
+  measure_sqnr(qm, data.calibration_batches().front(), result.quantizers);
+  result.seconds["measure_sqnr"] = clock.lap();
   return result;
 }
 

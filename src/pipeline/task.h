@@ -9,6 +9,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -79,6 +80,10 @@ struct QuantizerRecord {
   int64_t qmin = 0, qmax = 0;
   std::vector<float> min_val, max_val, scale;  // one entry per tensor, or per channel
   std::vector<int32_t> zero_point;
+  // 10·log10(Σx² / Σ(x − q(x))²) of this quantizer on its own input, measured after calibration
+  // on the first calibration batch with every quantizer on (weights: the stored, BN-folded weight).
+  // +inf when the quantizer is exact; NaN when not measured (files written before it was stored).
+  double sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct TaskResult {

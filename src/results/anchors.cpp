@@ -79,10 +79,14 @@ Anchors Anchors::load(const std::string& path) {
   } catch (const YAML::ParserException& e) {
     throw AnchorError(fmt::format("{}: {}", at(path, e.mark), e.msg));
   }
-  if (!root.IsMap()) fail(path, root, "expected a map with keys 'source' and 'entries'");
-  check_keys(path, root, {"source", "entries"}, "anchor file");
+  if (!root.IsMap()) fail(path, root, "expected a map with keys 'source', 'dataset', 'weights' and 'entries'");
+  check_keys(path, root, {"source", "dataset", "weights", "entries"}, "anchor file");
   Anchors a;
   a.sources_.push_back(scalar(path, root["source"], "source"));
+  // Which data and weights the published numbers were measured on: a comparison is only
+  // meaningful against results of the same dataset (render refuses others unless told).
+  a.dataset_ = scalar(path, root["dataset"], "dataset");
+  a.weights_ = scalar(path, root["weights"], "weights");
   const YAML::Node entries = root["entries"];
   if (!entries.IsSequence()) fail(path, entries, "entries: expected a list of rows");
   for (const auto& e : entries) {
@@ -115,6 +119,11 @@ Anchors Anchors::load(const std::string& path) {
 }
 
 void Anchors::merge(const Anchors& other) {
+  if (other.dataset_ != dataset_) {
+    throw AnchorError(fmt::format("anchor files of two datasets: '{}' ({}) and '{}' ({})", dataset_, sources_.front(),
+                                  other.dataset_, other.sources_.front()));
+  }
+  if (other.weights_ != weights_) weights_ += "; " + other.weights_;
   for (const auto& [k, e] : other.entries_) {
     auto [it, fresh] = entries_.emplace(k, e);
     if (!fresh && it->second.top1 != e.top1) {
@@ -129,6 +138,28 @@ std::optional<double> Anchors::find(const AnchorRow& row, const std::string& mod
   auto it = entries_.find(key(row, model));
   if (it == entries_.end()) return std::nullopt;
   return it->second.top1;
+}
+
+Anchors load_anchors(const std::vector<std::string>& paths) {
+  if (paths.empty()) throw AnchorError("no anchor file given");
+  Anchors a = Anchors::load(paths.front());
+  for (size_t i = 1; i < paths.size(); ++i) a.merge(Anchors::load(paths[i]));
+  return a;
+}
+
+std::string check_anchor_dataset(const Anchors& anchors, const std::string& results_dataset,
+                                 const std::string& results_path, bool allow_cross) {
+  if (results_dataset == anchors.dataset()) return "";
+  const std::string ours = results_dataset.empty() ? "an unrecorded dataset" : "dataset '" + results_dataset + "'";
+  if (!allow_cross) {
+    throw AnchorError(fmt::format(
+        "{} holds results on {}, but the anchors are published numbers on '{}' ({}): they are not comparable. "
+        "Pass --cross-dataset to print them side by side anyway, labelled as such",
+        results_path, ours, anchors.dataset(), anchors.weights()));
+  }
+  return fmt::format("results on {} beside published numbers on '{}' ({}): different datasets, the deltas are not "
+                     "a reproduction check",
+                     ours, anchors.dataset(), anchors.weights());
 }
 
 double anchor_delta(double ours, double anchor) {

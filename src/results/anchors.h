@@ -7,6 +7,8 @@
 //
 // File format (every key required; unknown keys are errors naming file:line:column):
 //   source: "MQBench v0.0.5 (279c5a9) README, ImageNet PTQ, Academic backend"
+//   dataset: imagenet          # the results' dataset must match (ResultsStore::dataset())
+//   weights: "MQBench's own ImageNet checkpoints"
 //   entries:
 //     - {w_calib: minmax, a_calib: ema_minmax, backend: academic, wbit: 8, abit: 8,
 //        top1: {resnet18: 70.93, resnet50: 77.67, mobilenetv2_1.0: 72.51}}
@@ -45,6 +47,9 @@ class Anchors {
   size_t size() const { return entries_.size(); }
   // The `source` line of each loaded file.
   const std::vector<std::string>& sources() const { return sources_; }
+  // The dataset the published numbers are on ("imagenet"), and the weights they used.
+  const std::string& dataset() const { return dataset_; }
+  const std::string& weights() const { return weights_; }
 
  private:
   using Key = std::tuple<std::string, std::string, std::string, int, int, std::string>;
@@ -55,7 +60,17 @@ class Anchors {
   };
   std::map<Key, Entry> entries_;
   std::vector<std::string> sources_;
+  std::string dataset_, weights_;
 };
+
+// Loads and merges anchor files (at least one path).
+Anchors load_anchors(const std::vector<std::string>& paths);
+
+// Published numbers are only comparable on the same dataset. Returns "" when `results_dataset`
+// is the anchors'; otherwise throws AnchorError naming both, unless `allow_cross`, in which case
+// it returns the warning to print beside the comparison.
+std::string check_anchor_dataset(const Anchors& anchors, const std::string& results_dataset,
+                                 const std::string& results_path, bool allow_cross);
 
 // Our number against the published one: round(ours, 2) − anchor, rounded to 2 decimals (so the
 // printed difference is the difference of the printed numbers), never −0.00.

@@ -9,16 +9,10 @@
 #include <string>
 
 #include "results/renderer.h"
+#include "support/strings.h"
 
 namespace qsweep::results {
 namespace {
-
-std::string quote(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
 
 class CsvRenderer final : public Renderer {
  public:
@@ -26,6 +20,7 @@ class CsvRenderer final : public Renderer {
 
   void begin(const RenderContext& context) override {
     context_ = context;
+    if (!context.warning.empty()) out_ << "# warning: " << context.warning << "\n";  // pandas: comment="#"
     std::vector<std::string> header = {"W_calibration", "A_calibration", "Backend", "wbit", "abit"};
     for (const auto& m : context.models) {
       header.push_back(m);
@@ -55,7 +50,7 @@ class CsvRenderer final : public Renderer {
 
  private:
   void line(const std::vector<std::string>& cells) {
-    for (size_t i = 0; i < cells.size(); ++i) out_ << (i ? "," : "") << quote(cells[i]);
+    for (size_t i = 0; i < cells.size(); ++i) out_ << (i ? "," : "") << csv_quote(cells[i]);
     out_ << "\n";
   }
 

@@ -19,6 +19,7 @@ class MdRenderer final : public Renderer {
 
   void begin(const RenderContext& context) override {
     context_ = context;
+    if (!context.warning.empty()) out_ << "**Warning:** " << context.warning << "\n\n";
     first_ = true;
   }
 

@@ -24,6 +24,7 @@ class RstRenderer final : public Renderer {
 
   void begin(const RenderContext& context) override {
     context_ = context;
+    if (!context.warning.empty()) out_ << ".. warning:: " << context.warning << "\n\n";
     first_ = true;
   }
 

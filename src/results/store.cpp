@@ -338,6 +338,7 @@ void ResultsStore::append(const TaskRow& row, const std::vector<pipeline::Quanti
     g.set_attribute("qmin", static_cast<int64_t>(q.qmin));
     g.set_attribute("qmax", static_cast<int64_t>(q.qmax));
     g.set_attribute("is_weight", static_cast<int32_t>(q.is_weight ? 1 : 0));
+    g.set_attribute("sqnr_db", q.sqnr_db);
   }
   const RowRecord record = to_record(row);
   f.dataset("tasks").append(row_type(), &record, 1);
@@ -388,6 +389,16 @@ std::vector<TaskCell> ResultsStore::plan() const {
   });
 }
 
+void ResultsStore::set_dataset(const std::string& dataset) {
+  impl_->require_writable();
+  impl_->file.set_attribute("dataset", dataset);
+  impl_->file.flush();
+}
+
+std::string ResultsStore::dataset() const {
+  return impl_->file.has_attribute("dataset") ? impl_->file.attribute<std::string>("dataset") : "";
+}
+
 std::string ResultsStore::sweep_name() const {
   return impl_->file.has_attribute("sweep") ? impl_->file.attribute<std::string>("sweep") : "";
 }
@@ -424,6 +435,7 @@ std::vector<pipeline::QuantizerRecord> ResultsStore::quantizers(const std::strin
     q.qmin = g.attribute<int64_t>("qmin");
     q.qmax = g.attribute<int64_t>("qmax");
     q.is_weight = g.attribute<int32_t>("is_weight") != 0;
+    if (g.has_attribute("sqnr_db")) q.sqnr_db = g.attribute<double>("sqnr_db");  // absent before schema 1.1
     out.push_back(std::move(q));
   }
   return out;

@@ -10,13 +10,14 @@
 //   for (const auto& row : store.rows()) ...                    // newest row per task id
 //
 // Layout (schema_version 1; see README "Results files and tables"):
-//   /                   attrs schema_version, sweep, created, and the latest run's provenance:
+//   /                   attrs schema_version, sweep, dataset, created, and the latest run's provenance:
 //                       qsweep_version, git_commit, torch_version, host, started, finished
 //   /runs               table: one row per process that opened the file for writing
 //   /sweep/text         the sweep file text            /plan/json  the expanded plan (JSON text)
 //   /plan/tasks         table: id, model, backend, w_calib, a_calib, wbit, abit
 //   /tasks              table: one row per finished task attempt (TaskRow; a retry appends again)
-//   /task/<id>/quantizers/<name>/{scale, zero_point, min, max}  attrs bits, qmin, qmax, is_weight
+//   /task/<id>/quantizers/<name>/{scale, zero_point, min, max}  attrs bits, qmin, qmax, is_weight,
+//                       sqnr_db (absent in files written before it was measured)
 #pragma once
 
 #include <cstdint>
@@ -102,6 +103,11 @@ class ResultsStore {
   // The sweep's name, its file text and the expanded plan; replaces any earlier plan.
   void write_plan(const std::string& sweep_name, const std::string& sweep_text, const std::string& plan_json,
                   const std::vector<TaskCell>& planned);
+  // The dataset the sweep evaluates on ("imagenet", "fashion-mnist": the eval shard's source
+  // kind), so that published anchors of another dataset are not silently set beside its numbers.
+  void set_dataset(const std::string& dataset);
+  // "" for files written before the dataset was recorded.
+  std::string dataset() const;
   // Appends one row, after writing the task's quantizer groups (replacing those of an earlier
   // attempt), then flushes.
   void append(const TaskRow& row, const std::vector<pipeline::QuantizerRecord>& quantizers);

@@ -38,6 +38,9 @@ struct RenderContext {
   std::vector<std::string> models;  // column order
   bool anchors = false;             // cells carry anchor and delta
   std::vector<std::string> anchor_sources;
+  // Printed before the tables when not empty (each format in its own syntax): e.g. anchors of
+  // another dataset than the results'.
+  std::string warning;
 };
 
 struct ResultsTable {

@@ -50,4 +50,11 @@ std::string unknown_name_message(const std::string& what, const std::string& nam
   return msg + " known: " + join(known);
 }
 
+std::string csv_quote(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
 }  // namespace qsweep

@@ -16,4 +16,7 @@ std::string join(const std::vector<std::string>& items, const std::string& sep =
 std::string unknown_name_message(const std::string& what, const std::string& name,
                                  const std::vector<std::string>& known);
 
+// RFC 4180 field: quoted (with doubled quotes) only when it holds a comma, quote or line break.
+std::string csv_quote(const std::string& field);
+
 }  // namespace qsweep

@@ -12,3 +12,10 @@ std::string torch_version() {
   return v;
 }
 }  // namespace qsweep
+
+namespace qsweep {
+std::string version_line() {
+  const std::string commit = *git_commit() ? git_commit() : "unknown";
+  return std::string("qsweep ") + version() + " (commit " + commit + ")\nLibTorch " + torch_version();
+}
+}  // namespace qsweep

@@ -1,6 +1,8 @@
 // The naive PTQ task on small models trained here on Fashion-MNIST: the calibration protocol
 // (SPEC §4) and the accuracy relations every PTQ implementation must show.
 #include <ATen/ATen.h>
+#include <algorithm>
+#include <cmath>
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
@@ -145,6 +147,30 @@ TEST(Task, ResultRecordsEveryQuantizer) {
   EXPECT_EQ(weights, 21);
   for (const char* phase : {"prepare", "calibrate_activations", "calibrate_weights", "evaluate"}) {
     EXPECT_TRUE(r.seconds.count(phase)) << phase;
+  }
+}
+
+// Each quantizer's SQNR is measured after calibration on its own input; a quantizer's error at
+// b bits costs about 6 dB per bit, so 4-bit weights lose ~24 dB against 8-bit ones.
+TEST(Task, EveryQuantizerHasItsSqnr) {
+  auto& t = trained("resnet18");
+  const auto w8 = run_task(t.g, spec("academic", "minmax", "ema_minmax", 8, 8), *t.data);
+  const auto w4 = run_task(t.g, spec("academic", "minmax", "ema_minmax", 4, 8), *t.data);
+  const auto median_weight_sqnr = [](const TaskResult& r, int bits) {
+    std::vector<double> v;
+    for (const auto& q : r.quantizers) {
+      EXPECT_FALSE(std::isnan(q.sqnr_db)) << q.name;
+      if (q.is_weight && q.bits == bits) v.push_back(q.sqnr_db);
+    }
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  const double s8 = median_weight_sqnr(w8, 8), s4 = median_weight_sqnr(w4, 4);
+  EXPECT_GT(s8, 35.0);
+  EXPECT_GT(s8 - s4, 18.0) << s8 << " vs " << s4;
+  EXPECT_LT(s8 - s4, 30.0) << s8 << " vs " << s4;
+  for (const auto& q : w8.quantizers) {
+    if (!q.is_weight) EXPECT_GT(q.sqnr_db, 20.0) << q.name;  // 8-bit activations
   }
 }
 

@@ -62,6 +62,7 @@ TEST(CliRender, SeedNumbersFromAResultsFile) {
   };
   {
     ResultsStore store(h5);
+    store.set_dataset("imagenet");  // the seed's numbers: the anchors' dataset
     int n = 0;
     for (const auto& r : seed) {
       for (size_t m = 0; m < models.size(); ++m) {

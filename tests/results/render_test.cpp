@@ -279,23 +279,23 @@ void expect_anchor_error(const std::string& yaml, const std::string& expected) {
 }
 
 TEST(Anchors, ErrorsNameFileLineAndColumn) {
-  const std::string head = "source: test\nentries:\n";
+  const std::string head = "source: test\ndataset: imagenet\nweights: w\nentries:\n";
   expect_anchor_error(head + "  - {w_calib: minmax, a_calib: ema_minmax, backend: academic, wbit: 8, abit: 8,\n"
                              "     top1: {resnet18: 70.9}, wbits: 3}\n",
-                      "4:30: unknown anchor entry key 'wbits'; did you mean 'wbit'? known: w_calib, a_calib, "
+                      "6:30: unknown anchor entry key 'wbits'; did you mean 'wbit'? known: w_calib, a_calib, "
                       "backend, wbit, abit, top1");
   expect_anchor_error(head + "  - {w_calib: minmax, a_calib: emamse, backend: academic, wbit: 8, abit: 8, top1: {resnet18: 1}}\n",
-                      "3:32: a_calib: unknown calibrator 'emamse'; did you mean 'ema_mse'? known: none, minmax, "
+                      "5:32: a_calib: unknown calibrator 'emamse'; did you mean 'ema_mse'? known: none, minmax, "
                       "ema_minmax, ema_quantile, ema_quantile_legacy, mse, ema_mse, adaround, brecq, qdrop");
   expect_anchor_error(head + "  - {w_calib: minmax, a_calib: ema_mse, backend: academic, wbit: 9x, abit: 8, top1: {resnet18: 1}}\n",
-                      "3:66: wbit: '9x' is not an integer");
+                      "5:66: wbit: '9x' is not an integer");
   expect_anchor_error(head + "  - {w_calib: minmax, a_calib: ema_mse, backend: academic, wbit: 8, abit: 8, top1: {resnet18: 101}}\n",
-                      "3:95: top1.resnet18: 101 not in [0, 100]");
+                      "5:95: top1.resnet18: 101 not in [0, 100]");
   expect_anchor_error(head + "  - {w_calib: minmax, a_calib: ema_mse, backend: academic, wbit: 8, abit: 8, top1: {resnt18: 1}}\n",
-                      "3:85: top1: unknown model 'resnt18'; did you mean 'resnet18'? known: resnet18, resnet50, "
+                      "5:85: top1: unknown model 'resnt18'; did you mean 'resnet18'? known: resnet18, resnet50, "
                       "mobilenetv2_1.0, regnetx600m, regnetx800m");
   expect_anchor_error(head + "  - {w_calib: minmax, a_calib: ema_mse, backend: academic, wbit: 8, abit: 8}\n",
-                      "3:5: anchor entry is missing key 'top1'");
+                      "5:5: anchor entry is missing key 'top1'");
   expect_anchor_error("source: test\nentries: [\n", "3:1: end of sequence flow not found");
 }
 

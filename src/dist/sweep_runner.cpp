@@ -13,8 +13,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <iostream>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -74,11 +76,25 @@ results::TaskRow row_from_json(const json& j) {
   return r;
 }
 
+// JSON has no inf or NaN (nlohmann writes both as null): an exact quantizer's +inf goes as "inf".
+json sqnr_to_json(double db) {
+  if (std::isnan(db)) return nullptr;
+  if (std::isinf(db)) return "inf";
+  return db;
+}
+
+double sqnr_from_json(const json& j) {
+  if (j.is_null()) return std::numeric_limits<double>::quiet_NaN();
+  if (j.is_string()) return std::numeric_limits<double>::infinity();
+  return j.get<double>();
+}
+
 json quantizers_to_json(const std::vector<pipeline::QuantizerRecord>& qs) {
   json out = json::array();
   for (const auto& q : qs) {
     out.push_back({{"name", q.name}, {"w", q.is_weight}, {"bits", q.bits}, {"qmin", q.qmin}, {"qmax", q.qmax},
-                   {"min", q.min_val}, {"max", q.max_val}, {"scale", q.scale}, {"zp", q.zero_point}});
+                   {"min", q.min_val}, {"max", q.max_val}, {"scale", q.scale}, {"zp", q.zero_point},
+                   {"sqnr", sqnr_to_json(q.sqnr_db)}});
   }
   return out;
 }
@@ -90,6 +106,7 @@ std::vector<pipeline::QuantizerRecord> quantizers_from_json(const json& j) {
     r.name = q.at("name"); r.is_weight = q.at("w"); r.bits = q.at("bits"); r.qmin = q.at("qmin"); r.qmax = q.at("qmax");
     r.min_val = q.at("min").get<std::vector<float>>(); r.max_val = q.at("max").get<std::vector<float>>();
     r.scale = q.at("scale").get<std::vector<float>>(); r.zero_point = q.at("zp").get<std::vector<int32_t>>();
+    r.sqnr_db = sqnr_from_json(q.at("sqnr"));
     out.push_back(std::move(r));
   }
   return out;
@@ -231,9 +248,14 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     plan.push_back({{"id", t.id}, {"cost", t.cost}, {"config", json::parse(t.config_json)}});
   }
   store.write_plan(spec.name, spec.text, plan.dump(), planned);
+  store.set_dataset(runner.dataset());
 
   std::deque<size_t> queue;  // indices into tasks, longest expected first
   for (size_t i = 0; i < tasks.size(); ++i) {
+    if (options.keep && !options.keep(tasks[i].cell)) {
+      summary.filtered++;
+      continue;
+    }
     const auto latest = options.resume ? store.latest(tasks[i].id) : std::nullopt;
     if (latest && (latest->ok() || !options.retry_failed)) {
       summary.skipped++;
@@ -245,8 +267,10 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
   summary.planned = static_cast<int>(tasks.size());
   double total_cost = 0;
   for (size_t i : queue) total_cost += tasks[i].cost;
-  log << fmt::format("sweep {}: {} tasks planned, {} already done, {} to run on {} rank(s) x {} thread(s); results → {}\n",
-                     spec.name, tasks.size(), summary.skipped, queue.size(), size, threads, path)
+  log << fmt::format("sweep {}: {} tasks planned, {} already done, {}{} to run on {} rank(s) x {} thread(s); results → {}\n",
+                     spec.name, tasks.size(), summary.skipped,
+                     options.keep ? fmt::format("{} left out by --filter, ", summary.filtered) : "", queue.size(), size,
+                     threads, path)
       << std::flush;
 
   std::mutex mu;  // guards queue, store, progress

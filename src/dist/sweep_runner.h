@@ -11,6 +11,7 @@
 // loses only the tasks in flight; rerunning skips tasks whose id is already `ok`.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -25,10 +26,13 @@ struct RunOptions {
   bool retry_failed = true;     // rerun tasks whose latest row failed (when resuming)
   int threads = 0;              // intra-op threads per rank; 0 = cores on this node / ranks on it
   std::ostream* log = nullptr;  // progress (rank 0); std::cout when null
+  // `--filter`: tasks whose cell it rejects are not run this time. They stay in the stored plan,
+  // so the table still shows them (empty until run) and a later run without the filter does them.
+  std::function<bool(const sweep::Cell&)> keep;
 };
 
 struct RunSummary {
-  int planned = 0, skipped = 0, ran = 0, failed = 0;
+  int planned = 0, skipped = 0, ran = 0, failed = 0, filtered = 0;
   double seconds = 0;
 };
 

@@ -47,11 +47,18 @@ const std::string& CellRunner::data_fingerprint() {
     const auto e = data::Shard::open(spec_.data.eval);
     const auto c = data::Shard::open(spec_.data.calibration);
     fingerprint_ = e.info().fingerprint + "+" + c.info().fingerprint;
+    dataset_ = e.info().source.substr(0, e.info().source.find(':'));
   }
   return fingerprint_;
 }
 
+const std::string& CellRunner::dataset() {
+  data_fingerprint();
+  return dataset_;
+}
+
 PlanInputs CellRunner::plan_inputs() {
+  require_inputs(spec_);  // every missing file at once, with its sweep file:line, before reading any
   PlanInputs in;
   for (const auto& m : spec_.models) in.weights_sha256[m.key] = weights_sha256(m.key);
   in.data_fingerprint = data_fingerprint();

@@ -31,6 +31,8 @@ class CellRunner {
   pipeline::TaskResult run(const Cell& cell);
   const std::string& weights_sha256(const std::string& model_key);
   const std::string& data_fingerprint();
+  // The eval shard's dataset: its source up to the ':' ("imagenet", "fashion-mnist").
+  const std::string& dataset();
 
  private:
   const graph::Graph& model(const std::string& key);
@@ -41,7 +43,7 @@ class CellRunner {
   std::map<std::string, graph::Graph> models_;
   std::map<std::string, std::string> sha_;
   std::unique_ptr<pipeline::ShardTaskData> data_;
-  std::string fingerprint_;
+  std::string fingerprint_, dataset_;
   pipeline::ActivationCache cache_;
 };
 

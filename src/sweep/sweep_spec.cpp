@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -18,6 +19,9 @@
 #include "support/strings.h"
 
 namespace qsweep::sweep {
+
+std::string first_unset_variable(const std::string& value);
+
 namespace {
 
 const std::vector<std::string> kCellKeys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit"};
@@ -29,6 +33,25 @@ using RawCell = std::vector<std::pair<std::string, YAML::Node>>;
 class Parser {
  public:
   explicit Parser(std::string path) : path_(std::move(path)) {}
+
+  // Paths named so far, with their places (SweepSpec::inputs).
+  mutable std::vector<InputPath> inputs;  // filled while the (const) section readers run
+
+  // A path value: expanded when every variable is set, else recorded with the unset one.
+  std::string input(const std::string& key, const YAML::Node& n) const {
+    InputPath in;
+    in.key = key;
+    in.written = str(n, key.substr(key.rfind('.') + 1));
+    in.where = where(n);
+    try {
+      in.path = expand_env(in.written, in.where);
+    } catch (const SweepError&) {
+      in.unset_var = first_unset_variable(in.written);
+      if (in.unset_var.empty()) throw;  // a malformed ${...}: a syntax error, reported now
+    }
+    inputs.push_back(in);
+    return in.path;
+  }
 
   std::string where(const YAML::Node& n) const {
     const auto m = n.Mark();
@@ -112,8 +135,8 @@ class Parser {
     check_keys(n, {"eval", "calibration", "calibration_batches", "batch_size", "eval_batch_size"}, "data");
     if (!n["eval"]) fail(n, "data: missing 'eval' (path of the evaluation shard)");
     if (!n["calibration"]) fail(n, "data: missing 'calibration' (path of the calibration shard)");
-    d.eval = expand_env(str(n["eval"], "eval"), where(n["eval"]));
-    d.calibration = expand_env(str(n["calibration"], "calibration"), where(n["calibration"]));
+    d.eval = input("data.eval", n["eval"]);
+    d.calibration = input("data.calibration", n["calibration"]);
     if (n["calibration_batches"]) d.calibration_batches = positive(n["calibration_batches"], "calibration_batches");
     if (n["batch_size"]) d.batch_size = positive(n["batch_size"], "batch_size");
     if (n["eval_batch_size"]) d.eval_batch_size = positive(n["eval_batch_size"], "eval_batch_size");
@@ -136,7 +159,7 @@ class Parser {
         fail(v["arch"] ? v["arch"] : kv.first, e.what());
       }
       if (!v["weights"]) fail(v, fmt::format("models.{}: missing 'weights' (checkpoint path)", m.key));
-      m.weights = expand_env(str(v["weights"], "weights"), where(v["weights"]));
+      m.weights = input("models." + m.key + ".weights", v["weights"]);
       if (const auto o = v["options"]) {
         expect_map(o, "options");
         check_keys(o, {"num_classes", "in_channels", "width", "small_input"}, fmt::format("models.{}.options", m.key));
@@ -365,6 +388,16 @@ class Parser {
 
 }  // namespace
 
+std::string first_unset_variable(const std::string& value) {
+  for (size_t start = value.find("${"); start != std::string::npos; start = value.find("${", start + 2)) {
+    const size_t end = value.find('}', start);
+    if (end == std::string::npos) return "";
+    const std::string var = value.substr(start + 2, end - start - 2);
+    if (!std::getenv(var.c_str())) return var;
+  }
+  return "";
+}
+
 std::string expand_env(const std::string& value, const std::string& where) {
   std::string out;
   size_t i = 0;
@@ -418,7 +451,76 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
   s.models = p.models(root["models"]);
   const TaskOptions defaults = p.options(root["options"], TaskOptions{});
   s.cells = p.grid(root["grid"], defaults, s.models);
+  s.inputs = p.inputs;
   return s;
+}
+
+namespace {
+
+std::string input_hint(const InputPath& in) {
+  if (in.key.rfind("data.", 0) == 0) {
+    return "shards come from `qsweep prepare imagenet --root DIR --out DIR` or `qsweep prepare fashion-mnist` "
+           "(README: Running the ImageNet table)";
+  }
+  return "ImageNet checkpoints are torchvision's or BRECQ's files (README: Checkpoints); the demo zoo's are in "
+         "models/demo/ (scripts/train-demo-zoo.sh remakes them)";
+}
+
+}  // namespace
+
+std::vector<std::string> missing_inputs(const SweepSpec& spec) {
+  std::vector<std::string> out;
+  for (const auto& in : spec.inputs) {
+    std::string problem;
+    if (!in.unset_var.empty()) {
+      problem = fmt::format("environment variable {} is not set (in '{}')", in.unset_var, in.written);
+    } else {
+      std::error_code ec;
+      if (!std::filesystem::exists(in.path, ec)) problem = fmt::format("'{}' does not exist", in.path);
+    }
+    if (!problem.empty()) out.push_back(fmt::format("{}: {}: {}; {}", in.where, in.key, problem, input_hint(in)));
+  }
+  return out;
+}
+
+void require_inputs(const SweepSpec& spec) {
+  const auto missing = missing_inputs(spec);
+  if (missing.empty()) return;
+  std::string msg = fmt::format("{}: {} input(s) of the sweep cannot be read:", spec.path, missing.size());
+  for (const auto& m : missing) msg += "\n  " + m;
+  throw SweepError(msg);
+}
+
+const std::vector<std::string>& option_keys() { return kOptionKeys; }
+
+void apply_overrides(SweepSpec& spec, const std::vector<std::string>& assignments) {
+  if (assignments.empty()) return;
+  Parser p("--set");
+  std::string note = "\n# qsweep run --set";
+  for (const auto& a : assignments) {
+    const size_t eq = a.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == a.size()) {
+      throw SweepError(fmt::format("--set '{}': expected key=value, e.g. --set a_p=2.4", a));
+    }
+    const std::string key = a.substr(0, eq);
+    // Parsed as the YAML mapping the file would hold, so types, ranges and messages are the file's.
+    YAML::Node node;
+    try {
+      node = YAML::Load("{" + key + ": " + a.substr(eq + 1) + "}");
+    } catch (const YAML::ParserException& e) {
+      throw SweepError(fmt::format("--set '{}': not a YAML value: {}", a, e.msg));
+    }
+    if (key == "seed") {
+      spec.seed = static_cast<uint64_t>(p.integer(node["seed"], "seed"));
+    } else {
+      std::vector<std::string> allowed = kOptionKeys;
+      allowed.push_back("seed");
+      p.check_keys(node, allowed, "--set");
+      for (auto& c : spec.cells) c.options = p.options(node, c.options);
+    }
+    note += " " + a;
+  }
+  spec.text += note + "\n";
 }
 
 SweepSpec load_sweep(const std::string& path) {

@@ -71,6 +71,17 @@ struct DataSpec {
   int eval_batch_size = 100;
 };
 
+// A file or folder the sweep names (shards, checkpoints), where it is named, and whether its
+// environment variables could be expanded. Parsing never opens it: `qsweep plan` works without
+// data, and missing_inputs()/require_inputs() report every problem at once when it matters.
+struct InputPath {
+  std::string key;         // "data.eval", "models.resnet18.weights"
+  std::string written;     // as in the file: "${IMAGENET_SHARDS}/val.h5"
+  std::string path;        // expanded; "" when a variable is unset
+  std::string where;       // file:line:col of the value
+  std::string unset_var;   // the first unset variable, if any
+};
+
 struct SweepSpec {
   std::string name;
   std::string path;  // the file it came from ("<string>" when parsed from text)
@@ -79,6 +90,7 @@ struct SweepSpec {
   DataSpec data;
   std::vector<ModelEntry> models;
   std::vector<Cell> cells;
+  std::vector<InputPath> inputs;  // data.eval, data.calibration, then each model's weights
 
   const ModelEntry& model(const std::string& key) const;
 };
@@ -88,5 +100,19 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path);
 
 // "${VAR}" → value; an unset variable throws SweepError naming it (where = "file:line:col").
 std::string expand_env(const std::string& value, const std::string& where);
+
+// One line per input that cannot be read now (unset variable, no such file), each with the
+// sweep file:line:col, the key that names it and a hint where such a file comes from.
+std::vector<std::string> missing_inputs(const SweepSpec& spec);
+// Throws SweepError listing every missing input (what `run` and `plan --resolve` need).
+void require_inputs(const SweepSpec& spec);
+
+// The option keys a sweep's `options:` accept (w_p, a_p, ema_ratio, ...).
+const std::vector<std::string>& option_keys();
+// `--set key=value` from the command line: each assignment overrides that option in every cell
+// (block options included), validated exactly as the file's `options:` are ("--set:1:6: a_p: 9
+// not in [1, 8]"); `seed=N` sets the sweep's seed. The changed options are part of the task ids,
+// and the assignments are appended to spec.text as a comment so the results file records them.
+void apply_overrides(SweepSpec& spec, const std::vector<std::string>& assignments);
 
 }  // namespace qsweep::sweep

@@ -193,8 +193,8 @@ INSTANTIATE_TEST_SUITE_P(
             "t.yaml:9:23", "given twice"},
         Bad{"empty list", grid_with("{model: [], backend: academic}"), "t.yaml:7:22", "non-empty list"},
         Bad{"bad option", kHead + "options: {ema_ratio: 1.5}\n" + kGood, "t.yaml:6:22", "not in [0, 1)"},
-        Bad{"unset env", "sweep: t\ndata:\n  eval: ${QSWEEP_SURELY_UNSET}/v.h5\n  calibration: c\nmodels: {r: {weights: w}}\n" + kGood,
-            "t.yaml:3:9", "QSWEEP_SURELY_UNSET is not set"},
+        Bad{"unterminated variable", "sweep: t\ndata:\n  eval: ${QSWEEP_X/v.h5\n  calibration: c\nmodels: {r: {weights: w}}\n" + kGood,
+            "t.yaml:3:9", "unterminated '${'"},
         Bad{"reconstruction as activation calibrator",
             grid_with("{model: resnet18, backend: academic, w_calib: mse, a_calib: adaround, wbit: 4, abit: 8}"),
             "t.yaml:7:74", "is a weight calibrator"},
@@ -242,6 +242,63 @@ TEST(Plan, DuplicatesCollapse) {
 )");
   EXPECT_EQ(s.cells.size(), 2u);
   EXPECT_EQ(make_plan(s, {}).size(), 1u);
+}
+
+// `plan` needs no data: unset variables and missing files are collected, not thrown at parse
+// time, and reported all at once with the sweep file:line:col, the key and a hint.
+TEST(Inputs, EveryMissingInputListedWithItsPlace) {
+  const auto s = parse_sweep("sweep: t\ndata:\n  eval: ${QSWEEP_SURELY_UNSET}/v.h5\n  calibration: /nonexistent/c.h5\n"
+                             "models: {r: {arch: resnet18, weights: /nonexistent/r.pth}}\n" + kGood.substr(0, 6) +
+                                 "  - product: {model: r, backend: academic, w_calib: minmax, a_calib: ema_minmax, "
+                                 "wbit: 8, abit: 8}\n",
+                             "t.yaml");
+  ASSERT_EQ(s.inputs.size(), 3u);
+  EXPECT_EQ(s.inputs[0].unset_var, "QSWEEP_SURELY_UNSET");
+  const auto missing = missing_inputs(s);
+  ASSERT_EQ(missing.size(), 3u);
+  EXPECT_EQ(missing[0].rfind("t.yaml:3:9: data.eval: environment variable QSWEEP_SURELY_UNSET is not set", 0), 0u)
+      << missing[0];
+  EXPECT_EQ(missing[1].rfind("t.yaml:4:16: data.calibration: '/nonexistent/c.h5' does not exist; shards come from", 0),
+            0u)
+      << missing[1];
+  EXPECT_EQ(missing[2].rfind("t.yaml:5:39: models.r.weights: '/nonexistent/r.pth' does not exist; ImageNet", 0), 0u)
+      << missing[2];
+  try {
+    require_inputs(s);
+    FAIL() << "missing inputs accepted";
+  } catch (const SweepError& e) {
+    EXPECT_NE(std::string(e.what()).find("3 input(s) of the sweep cannot be read"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(CellRunner(s, c10::Device(c10::kCPU)).plan_inputs(), SweepError);
+}
+
+TEST(Overrides, SetChangesEveryCellIsValidatedAndChangesIds) {
+  auto s = parse(R"(grid:
+  - product: {model: resnet18, backend: academic, w_calib: mse, a_calib: ema_mse, wbit: 4, abit: 8}
+    options: {a_p: 3.0}
+  - product: {model: mbv2, backend: academic, w_calib: adaround, a_calib: ema_mse, wbit: 4, abit: 8}
+)");
+  const auto before = make_plan(s, {});
+  apply_overrides(s, {"a_p=2.4", "iterations=50", "seed=7"});
+  EXPECT_EQ(s.cells[0].options.a_p, 2.4);  // the block's own a_p is overridden too
+  EXPECT_EQ(s.cells[1].options.iterations, 50);
+  EXPECT_EQ(s.seed, 7u);
+  EXPECT_NE(s.text.find("# qsweep run --set a_p=2.4 iterations=50 seed=7"), std::string::npos);
+  const auto after = make_plan(s, {});
+  EXPECT_NE(before[0].id, after[0].id);
+  const auto message = [&](const std::string& a) {
+    try {
+      apply_overrides(s, {a});
+    } catch (const SweepError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message("a_p=9").find("a_p: 9 not in [1, 8]"), std::string::npos) << message("a_p=9");
+  EXPECT_EQ(message("a_p=9").rfind("--set:", 0), 0u);
+  EXPECT_NE(message("iteration=5").find("did you mean 'iterations'?"), std::string::npos);
+  EXPECT_NE(message("a_p").find("expected key=value"), std::string::npos);
+  EXPECT_NE(message("iterations=0").find("iterations"), std::string::npos);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "pipeline/calibrators.h"
 #include "quant/observer.h"
 #include "support/strings.h"
+#include "sweep/yaml_checks.h"
 
 namespace qsweep::sweep {
 
@@ -149,6 +150,7 @@ class Parser {
     for (const auto& kv : n) {
       ModelEntry m;
       m.key = kv.first.as<std::string>();
+      check_file_name(where(kv.first), "model", m.key);
       const auto& v = kv.second;
       expect_map(v, "models." + m.key);
       check_keys(v, {"arch", "weights", "options"}, "models." + m.key);
@@ -367,7 +369,14 @@ class Parser {
         for (const auto& rule : ex) {
           expect_map(rule, "exclude rule");
           for (const auto& kv : rule) check_cell_key(kv.first, kv.first.as<std::string>());
+          const size_t before = raw.size();
           raw.erase(std::remove_if(raw.begin(), raw.end(), [&](const RawCell& c) { return matches(c, rule); }), raw.end());
+          // A block that runs nothing is a mistake in the file, not an empty plan to succeed on.
+          if (before > 0 && raw.empty() && !block["include"]) {
+            fail(rule, fmt::format("this exclude rule removes the last {} cell(s) of the grid block at line {}: the "
+                                   "block would run no task",
+                                   before, block.Mark().line + 1));
+          }
         }
       }
       for (const auto& r : raw) out.push_back(resolve(r, block["product"], opts, models));
@@ -428,12 +437,15 @@ const ModelEntry& SweepSpec::model(const std::string& key) const {
 
 SweepSpec parse_sweep(const std::string& text, const std::string& path) {
   Parser p(path);
+  check_text(text, path);
   YAML::Node root;
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw SweepError(fmt::format("{}:{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
+  check_single_document(text, path);
+  check_unique_keys(root, path);
   if (!root.IsMap()) throw SweepError(fmt::format("{}: a sweep file is a YAML mapping (sweep, data, models, grid)", path));
   p.check_keys(root, {"sweep", "seed", "data", "models", "options", "grid"}, "the sweep file");
   for (const char* required : {"sweep", "data", "models", "grid"}) {
@@ -443,9 +455,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
   s.path = path;
   s.text = text;
   s.name = p.str(root["sweep"], "sweep");
-  if (s.name.empty() || s.name.find_first_of("/\\ ") != std::string::npos) {
-    p.fail(root["sweep"], fmt::format("sweep: '{}' must be a plain file name (no spaces or slashes)", s.name));
-  }
+  check_file_name(p.where(root["sweep"]), "sweep", s.name);
   if (root["seed"]) s.seed = static_cast<uint64_t>(p.integer(root["seed"], "seed"));
   s.data = p.data(root["data"]);
   s.models = p.models(root["models"]);
@@ -460,9 +470,9 @@ namespace {
 std::string input_hint(const InputPath& in) {
   if (in.key.rfind("data.", 0) == 0) {
     return "shards come from `qsweep prepare imagenet --root DIR --out DIR` or `qsweep prepare fashion-mnist` "
-           "(README: Running the ImageNet table)";
+           "(docs/imagenet.md)";
   }
-  return "ImageNet checkpoints are torchvision's or BRECQ's files (README: Checkpoints); the demo zoo's are in "
+  return "ImageNet checkpoints are torchvision's or BRECQ's files (docs/checkpoints.md); the demo zoo's are in "
          "models/demo/ (scripts/train-demo-zoo.sh remakes them)";
 }
 

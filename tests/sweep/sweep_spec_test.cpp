@@ -204,7 +204,24 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"infinite round_weight", kHead + "options: {round_weight: .inf}\n" + kGood, "t.yaml:6:25",
             "must be finite"},
         Bad{"sweep name with slash", "sweep: a/b\ndata: {eval: e, calibration: c}\nmodels: {r: {weights: w}}\n" + kGood,
-            "t.yaml:1:8", "plain file name"}),
+            "t.yaml:1:8", "sweep 'a/b' holds '/'"},
+        // yaml-cpp accepts everything below silently; qsweep must not.
+        Bad{"top-level key twice", kHead + "sweep: u\n" + kGood, "t.yaml:6:1",
+            "key 'sweep' is given twice in this mapping (first at line 1)"},
+        Bad{"nested key twice", "sweep: t\ndata: {eval: e.h5, calibration: c.h5, eval: x.h5}\nmodels: {r: {weights: w}}\n" + kGood,
+            "t.yaml:2:39", "key 'eval' is given twice"},
+        Bad{"second document", kHead + kGood + "---\nsweep: other\n", "t.yaml:9:1", "a second YAML document"},
+        Bad{"NUL byte", std::string("sweep: t\0x\n", 11) + kHead.substr(9) + kGood, "t.yaml:1:9", "a NUL byte"},
+        Bad{"invalid UTF-8", "sweep: t\xff\n" + kHead.substr(9) + kGood, "t.yaml:1:9", "byte 0xFF is not valid UTF-8"},
+        Bad{"overlong UTF-8 slash", "sweep: t\n" + kHead.substr(9, 6) + "{eval: a\xC0\xAF" + kHead.substr(21) + kGood,
+            "t.yaml:2:15", "byte 0xC0 is not valid UTF-8"},
+        Bad{"sweep name too long", "sweep: " + std::string(65, 'n') + "\n" + kHead.substr(9) + kGood, "t.yaml:1:8",
+            "has 65 characters"},
+        Bad{"model name with a space", "sweep: t\ndata: {eval: e, calibration: c}\nmodels: {res net: {arch: resnet18, weights: w}}\n" + kGood,
+            "t.yaml:3:10", "model 'res net' holds a space"},
+        Bad{"exclude removes every cell", grid_with("{model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, "
+                                                    "wbit: [8, 4], abit: 8}\n    exclude: [{wbit: 8}, {model: resnet18}]"),
+            "t.yaml:8:26", "removes the last 1 cell(s) of the grid block at line 7"}),
     [](const ::testing::TestParamInfo<Bad>& i) {
       std::string n = i.param.name;
       for (auto& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';

@@ -1,0 +1,111 @@
+#include "sweep/yaml_checks.h"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+
+#include "sweep/sweep_spec.h"
+
+namespace qsweep::sweep {
+namespace {
+
+std::string at(const std::string& path, const YAML::Mark& m) {
+  return fmt::format("{}:{}:{}", path, m.line + 1, m.column + 1);
+}
+
+// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
+size_t utf8_length(const std::string& s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = b(i);
+  size_t n = 0;
+  uint32_t cp = 0;
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
+  else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
+  else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
+  else return 0;  // a continuation byte, an overlong lead (C0, C1) or beyond U+10FFFF
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i + k) & 0x3F);
+  }
+  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;  // overlong
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;                                            // surrogate
+  return n;
+}
+
+void unique_keys(const YAML::Node& n, const std::string& path) {
+  if (n.IsMap()) {
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& kv : n) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
+      if (!key.empty()) {
+        const auto [it, fresh] = seen.emplace(key, kv.first.Mark());
+        if (!fresh) {
+          throw SweepError(fmt::format("{}: key '{}' is given twice in this mapping (first at line {}); YAML would "
+                                       "keep only one of them",
+                                       at(path, kv.first.Mark()), key, it->second.line + 1));
+        }
+      }
+      unique_keys(kv.second, path);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& v : n) unique_keys(v, path);
+  }
+}
+
+}  // namespace
+
+void check_text(const std::string& text, const std::string& path) {
+  int line = 1, column = 1;
+  for (size_t i = 0; i < text.size();) {
+    if (text[i] == '\0') throw SweepError(fmt::format("{}:{}:{}: a NUL byte; a sweep file is UTF-8 text", path, line, column));
+    const size_t n = utf8_length(text, i);
+    if (n == 0) {
+      throw SweepError(fmt::format("{}:{}:{}: byte 0x{:02X} is not valid UTF-8; a sweep file is UTF-8 text", path, line,
+                                   column, static_cast<unsigned char>(text[i])));
+    }
+    if (text[i] == '\n') {
+      line++;
+      column = 1;
+    } else {
+      column++;
+    }
+    i += n;
+  }
+}
+
+void check_single_document(const std::string& text, const std::string& path) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::ParserException&) {
+    return;  // the single-document parse reports syntax errors with their place
+  }
+  if (docs.size() > 1) {
+    throw SweepError(fmt::format("{}: a second YAML document starts here; a sweep file is one document (remove the "
+                                 "'---' or split the file)",
+                                 at(path, docs[1].Mark())));
+  }
+}
+
+void check_unique_keys(const YAML::Node& root, const std::string& path) { unique_keys(root, path); }
+
+void check_file_name(const std::string& where, const std::string& what, const std::string& name) {
+  const auto bad = [&](const std::string& why) {
+    throw SweepError(fmt::format("{}: {} '{}' {}; it names files and HDF5 groups, so it must be 1 to {} characters "
+                                 "of letters, digits, '.', '_' and '-', not starting with '.' or '-'",
+                                 where, what, name, why, kMaxNameLength));
+  };
+  if (name.empty()) bad("is empty");
+  if (name.size() > kMaxNameLength) bad(fmt::format("has {} characters", name.size()));
+  if (name[0] == '.' || name[0] == '-') bad("starts with '" + name.substr(0, 1) + "'");
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) bad(c == ' ' ? std::string("holds a space") : fmt::format("holds '{}'", c));
+  }
+}
+
+}  // namespace qsweep::sweep

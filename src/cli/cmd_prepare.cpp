@@ -57,6 +57,10 @@ void add_prepare_command(CLI::App& app) {
       ->capture_default_str();
   i->add_option("--seed", in->seed, "calibration sampling seed")->capture_default_str();
   i->add_flag("--skip-bad", in->skip_bad, "skip and count corrupt or non-JPEG files instead of stopping");
+  i->add_option("--max-image-pixels", in->max_image_pixels,
+                "refuse (from the header, before decoding) JPEGs of more pixels than this; PIL's bomb limit by default")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   i->add_flag("!--no-val", in->val, "skip the validation split");
   i->add_flag("!--no-progress", in->progress, "no progress line on stderr");
   i->callback([in] {

@@ -45,7 +45,7 @@ inline uint8_t muldiv255(int a, int b) {
 
 }  // namespace
 
-RgbImage decode_jpeg_rgb(const uint8_t* data, size_t size, const std::string& name) {
+RgbImage decode_jpeg_rgb(const uint8_t* data, size_t size, const std::string& name, int64_t max_pixels) {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
   cinfo.err = jpeg_std_error(&err.pub);
@@ -61,6 +61,14 @@ RgbImage decode_jpeg_rgb(const uint8_t* data, size_t size, const std::string& na
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, const_cast<unsigned char*>(data), static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
+  const int64_t pixels = static_cast<int64_t>(cinfo.image_width) * cinfo.image_height;
+  if (pixels > max_pixels) {
+    const auto w = cinfo.image_width, h = cinfo.image_height;
+    jpeg_destroy_decompress(&cinfo);
+    throw ImageError(fmt::format("{}: the JPEG header declares {} x {} = {} pixels, above the limit of {} "
+                                 "(qsweep prepare imagenet --max-image-pixels)",
+                                 name, w, h, pixels, max_pixels));
+  }
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   const bool gray = cinfo.jpeg_color_space == JCS_GRAYSCALE;
   cinfo.out_color_space = cmyk ? JCS_CMYK : gray ? JCS_GRAYSCALE : JCS_RGB;
@@ -97,12 +105,12 @@ RgbImage decode_jpeg_rgb(const uint8_t* data, size_t size, const std::string& na
   return out;
 }
 
-RgbImage decode_jpeg_rgb(const std::string& path) {
+RgbImage decode_jpeg_rgb(const std::string& path, int64_t max_pixels) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ImageError(fmt::format("{}: cannot open image file", path));
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (bytes.empty()) throw ImageError(fmt::format("{}: empty file, expected a JPEG", path));
-  return decode_jpeg_rgb(bytes.data(), bytes.size(), path);
+  return decode_jpeg_rgb(bytes.data(), bytes.size(), path, max_pixels);
 }
 
 }  // namespace qsweep::data

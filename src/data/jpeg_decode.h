@@ -31,9 +31,15 @@ struct RgbImage {
   std::vector<uint8_t> pixels;  // height * width * 3, RGB interleaved
 };
 
-// Throws ImageError naming `path` (cannot open, not a JPEG, corrupt or truncated data).
-RgbImage decode_jpeg_rgb(const std::string& path);
+// The largest image decoded by default: PIL's decompression-bomb limit (2 × 89 478 485 pixels).
+// A header declaring more is refused before any pixel is allocated or decoded.
+inline constexpr int64_t kDefaultMaxImagePixels = 178956970;
+
+// Throws ImageError naming `path` (cannot open, not a JPEG, corrupt or truncated data, or a
+// header declaring more than `max_pixels` pixels).
+RgbImage decode_jpeg_rgb(const std::string& path, int64_t max_pixels = kDefaultMaxImagePixels);
 // Decodes bytes already in memory; `name` is used in error messages.
-RgbImage decode_jpeg_rgb(const uint8_t* data, size_t size, const std::string& name);
+RgbImage decode_jpeg_rgb(const uint8_t* data, size_t size, const std::string& name,
+                         int64_t max_pixels = kDefaultMaxImagePixels);
 
 }  // namespace qsweep::data

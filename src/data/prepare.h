@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "data/collective.h"
+#include "data/jpeg_decode.h"
 #include "data/shard.h"
 
 namespace qsweep::data {
@@ -41,6 +42,7 @@ struct ImageNetPrepareOptions {
   int64_t calib_count = 1024;
   uint64_t seed = kDefaultCalibSeed;
   bool skip_bad = false;  // skip and count undecodable files instead of stopping
+  int64_t max_image_pixels = kDefaultMaxImagePixels;  // larger JPEG headers are refused undecoded
   bool val = true, calib = true;
   bool progress = true;
   int64_t resize = 256, crop = 224;

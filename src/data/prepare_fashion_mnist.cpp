@@ -28,6 +28,12 @@ Split read_split(const std::string& root, const std::string& prefix) {
   if (s.labels.dims.size() != 1 || s.labels.dims[0] != s.images.dims[0]) {
     throw DataError(fmt::format("{}-labels-idx1-ubyte.gz: expected {} labels", root + "/" + prefix, s.images.dims[0]));
   }
+  for (size_t i = 0; i < s.labels.data.size(); ++i) {
+    if (s.labels.data[i] >= 10) {
+      throw DataError(fmt::format("{}/{}-labels-idx1-ubyte.gz: label {} of item {} is outside Fashion-MNIST's 10 classes",
+                                  root, prefix, s.labels.data[i], i));
+    }
+  }
   return s;
 }
 

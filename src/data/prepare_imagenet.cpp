@@ -79,7 +79,7 @@ ShardInfo run_split(const ImageNetPrepareOptions& opt, const SplitJob& job, Coll
       h.index = i;
       std::string error;
       try {
-        const RgbImage img = decode_jpeg_rgb(path);
+        const RgbImage img = decode_jpeg_rgb(path, opt.max_image_pixels);
         if (job.calib) {
           SampleRng rng(opt.seed, 1 + static_cast<uint64_t>(item.position));
           const CalibCrop c = sample_calib_crop(img.height, img.width, rng);

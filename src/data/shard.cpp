@@ -82,6 +82,14 @@ Shard Shard::open(const std::string& path) {
   }
   s.labels_ = at::empty({info.count}, at::kLong);
   if (info.count > 0) h5::read_dataset(f, "labels", H5T_NATIVE_INT64, s.labels_.data_ptr<int64_t>(), path);
+  const int64_t classes = static_cast<int64_t>(info.class_names.size());
+  const int64_t* label = s.labels_.data_ptr<int64_t>();
+  for (int64_t i = 0; i < info.count; ++i) {
+    if (label[i] < 0 || label[i] >= classes) {
+      throw ShardError(fmt::format("{}: /labels[{}] = {} is outside the shard's {} classes (0..{})", path, i, label[i],
+                                   classes, classes - 1));
+    }
+  }
 
   h5::Handle ds(H5Dopen2(f, "images", H5P_DEFAULT), H5Dclose);
   h5::Handle type(H5Dget_type(ds.get()), H5Tclose);

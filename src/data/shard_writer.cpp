@@ -51,6 +51,15 @@ int64_t ShardWriter::count() const { return s_->count; }
 void ShardWriter::append(const uint8_t* images, const int64_t* labels, int64_t n) {
   const size_t bytes = static_cast<size_t>(n * s_->info.image_bytes());
   if (n <= 0) return;
+  // Every prepare path (idx, ImageFolder) goes through here: a label the classes cannot name is
+  // refused before it is written, naming the image's place in the shard.
+  const int64_t classes = static_cast<int64_t>(s_->info.class_names.size());
+  for (int64_t i = 0; i < n; ++i) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw ShardError(fmt::format("{}: image {}: label {} is outside the {} classes (0..{})", s_->info.path,
+                                   s_->count + i, labels[i], classes, classes - 1));
+    }
+  }
   if (std::fwrite(images, 1, bytes, s_->partial) != bytes) {
     throw ShardError(fmt::format("{}: write failed (disk full?)", s_->partial_path));
   }

@@ -34,18 +34,58 @@ pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key, uin
   return t;
 }
 
+namespace {
+
+// The calibration shard must come from the same dataset and transform size as the eval shard: a
+// calibration set of another dataset runs without an error and gives meaningless ranges.
+void check_same_dataset(const data::ShardInfo& eval, const data::ShardInfo& calib) {
+  const auto kind = [](const data::ShardInfo& i) { return i.source.substr(0, i.source.find(':')); };
+  std::string what;
+  if (kind(eval) != kind(calib)) what = fmt::format("datasets '{}' and '{}'", kind(eval), kind(calib));
+  else if (eval.channels != calib.channels || eval.height != calib.height || eval.width != calib.width) {
+    what = fmt::format("images {}x{}x{} and {}x{}x{}", eval.channels, eval.height, eval.width, calib.channels,
+                       calib.height, calib.width);
+  } else if (eval.class_names != calib.class_names) {
+    what = fmt::format("class lists ({} and {} classes)", eval.class_names.size(), calib.class_names.size());
+  }
+  if (!what.empty()) {
+    throw SweepError(fmt::format("data.eval {} and data.calibration {} do not belong together: {}", eval.path,
+                                 calib.path, what));
+  }
+}
+
+// Runs `read` on an input the sweep names; a failure is re-raised with the sweep file:line:col
+// and the key that named the path in front, like every other sweep error.
+template <typename F>
+auto with_place(const SweepSpec& spec, const std::string& key, F&& read) -> decltype(read()) {
+  try {
+    return read();
+  } catch (const SweepError&) {
+    throw;
+  } catch (const Error& e) {
+    for (const auto& in : spec.inputs) {
+      if (in.key == key) throw SweepError(fmt::format("{}: {}: {}", in.where, key, e.what()));
+    }
+    throw;
+  }
+}
+
+}  // namespace
+
 CellRunner::CellRunner(const SweepSpec& spec, c10::Device device) : spec_(spec), device_(device) {}
 
 const std::string& CellRunner::weights_sha256(const std::string& key) {
   auto it = sha_.find(key);
   if (it != sha_.end()) return it->second;
-  return sha_[key] = models::sha256_file(spec_.model(key).weights);
+  const auto& weights = spec_.model(key).weights;
+  return sha_[key] = with_place(spec_, "models." + key + ".weights", [&] { return models::sha256_file(weights); });
 }
 
 const std::string& CellRunner::data_fingerprint() {
   if (fingerprint_.empty()) {
-    const auto e = data::Shard::open(spec_.data.eval);
-    const auto c = data::Shard::open(spec_.data.calibration);
+    const auto e = with_place(spec_, "data.eval", [&] { return data::Shard::open(spec_.data.eval); });
+    const auto c = with_place(spec_, "data.calibration", [&] { return data::Shard::open(spec_.data.calibration); });
+    check_same_dataset(e.info(), c.info());
     fingerprint_ = e.info().fingerprint + "+" + c.info().fingerprint;
     dataset_ = e.info().source.substr(0, e.info().source.find(':'));
   }
@@ -70,7 +110,8 @@ const graph::Graph& CellRunner::model(const std::string& key) {
   if (it != models_.end()) return it->second;
   const auto& m = spec_.model(key);
   auto g = models::build_model(m.arch, m.options);
-  models::load_weights(g, models::read_state_dict(m.weights), m.weights);
+  with_place(spec_, "models." + key + ".weights",
+             [&] { models::load_weights(g, models::read_state_dict(m.weights), m.weights); });
   g.to(device_);
   return models_.emplace(key, std::move(g)).first->second;
 }

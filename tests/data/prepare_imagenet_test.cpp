@@ -308,5 +308,33 @@ TEST(JpegDecode, CmykBecomesRgbAsPil) {
   EXPECT_EQ(img.pixels, read_file(dir + "/c.rgb"));
 }
 
+// A header declaring a huge image (a decompression bomb) is refused from the header, naming the
+// file, before any pixel buffer is allocated; the limit is configurable.
+TEST(Jpeg, HugeDeclaredDimensionsAreRefusedFromTheHeader) {
+  SKIP_WITHOUT_SAMPLE();
+  const std::string good = test::imagenet_sample() + "/val/n01440764";
+  auto bytes = read_file(good + "/" + fs::directory_iterator(good)->path().filename().string());
+  EXPECT_THROW(decode_jpeg_rgb(bytes.data(), bytes.size(), "small.jpg", 100), ImageError);
+  // Patch the frame header (SOF0/SOF2: FF C0|C2, length, precision, height, width) to 60000 x 60000.
+  size_t sof = 0;
+  for (size_t i = 0; i + 9 < bytes.size(); ++i) {
+    if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2)) {
+      sof = i;
+      break;
+    }
+  }
+  ASSERT_GT(sof, 0u);
+  for (size_t k : {5, 7}) bytes[sof + k] = 0xEA, bytes[sof + k + 1] = 0x60;  // 60000
+  try {
+    decode_jpeg_rgb(bytes.data(), bytes.size(), "bomb.jpg");
+    FAIL() << "a 3.6-gigapixel header was decoded";
+  } catch (const ImageError& e) {
+    EXPECT_NE(std::string(e.what()).find("bomb.jpg: the JPEG header declares 60000 x 60000 = 3600000000 pixels, "
+                                         "above the limit of 178956970"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace qsweep::data

@@ -54,6 +54,7 @@ TEST(ShardMemory, TwoReadersShareOneCopy) {
   info.height = info.width = 128;
   info.mean = {0.f, 0.f, 0.f};
   info.std = {1.f, 1.f, 1.f};
+  info.class_names = std::vector<std::string>(640, "c");  // labels must name a class
   const int64_t n = 640;  // 31.5 MB of pixels
   {
     ShardWriter w(info);

@@ -163,6 +163,40 @@ TEST(Shard, ClearErrors) {
   expect_shard_error(altered, "does not match the stored");
 }
 
+// A label the classes cannot name: refused by the writer (every prepare path), and by open() for
+// a file written elsewhere or altered, with the file and the index.
+TEST(Shard, LabelsOutsideTheClassesAreRefused) {
+  const std::string dir = test::fresh_dir("shard_labels");
+  {
+    ShardWriter w(small_info(dir + "/w.h5"));
+    std::vector<uint8_t> img(3 * 5 * 7, 0);
+    const int64_t ok = 2, bad = 3;
+    w.append(img.data(), &ok, 1);
+    try {
+      w.append(img.data(), &bad, 1);
+      FAIL() << "label 3 of 3 classes accepted";
+    } catch (const ShardError& e) {
+      EXPECT_NE(std::string(e.what()).find(dir + "/w.h5: image 1: label 3 is outside the 3 classes (0..2)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  const std::string good = dir + "/good.h5", altered = dir + "/altered.h5";
+  write_small(good, 200);
+  std::filesystem::copy_file(good, altered);
+  {
+    std::fstream f(altered, std::ios::in | std::ios::out | std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<int64_t> labels(8);
+    for (int64_t i = 0; i < 8; ++i) labels[i] = i % 3;
+    const auto at = all.find(std::string(reinterpret_cast<const char*>(labels.data()), 64));
+    ASSERT_NE(at, std::string::npos);
+    f.seekp(static_cast<std::streamoff>(at + 8));  // labels[1]: 1 → 7
+    f.put(7);
+  }
+  expect_shard_error(altered, "/labels[1] = 7 is outside the shard's 3 classes (0..2)");
+}
+
 TEST(ShardWriter, AbandonedWriterLeavesNoFiles) {
   const std::string dir = test::fresh_dir("shard_abandon");
   {

@@ -125,6 +125,9 @@ void add_sweep_commands(CLI::App& app) {
   r->add_option("sweep", a->sweep, "sweep YAML file")->required()->check(CLI::ExistingFile);
   r->add_option("--results", a->options.results, "results file (default results/<sweep>.h5)");
   r->add_flag("--no-resume", a->no_resume, "rerun every task even if the results file has it");
+  r->add_flag("--new-file", a->options.new_file,
+              "if the results file holds another sweep (other text), move it aside to <name>.<UTC time>.h5 and\n"
+              "start a new one (default: refuse, naming the first differing line)");
   r->add_flag("--retry-failed,!--skip-failed", a->options.retry_failed,
               "rerun tasks whose last attempt failed (default) or leave them")
       ->capture_default_str();

@@ -15,13 +15,16 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "pipeline/task.h"
+#include "results/file_commit.h"
 #include "results/store.h"
 #include "support/version.h"
 #include "sweep/cell_json.h"
@@ -195,6 +198,48 @@ class Progress {
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
+// The first line where two texts differ, for the refusal of a results file of another sweep.
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream x(a), y(b);
+  std::string la, lb;
+  for (int line = 1;; ++line) {
+    const bool ha = static_cast<bool>(std::getline(x, la)), hb = static_cast<bool>(std::getline(y, lb));
+    if (!ha && !hb) return "they differ only in line endings";
+    if (!ha || !hb || la != lb) {
+      return fmt::format("line {}: the file has '{}', this sweep '{}'", line, ha ? la : "(end)", hb ? lb : "(end)");
+    }
+  }
+}
+
+// The results file for this run: locked for writing; one written by another sweep (another
+// text) is refused with the first difference named, unless `new_file` asks to move it aside
+// (to <name>.<UTC time>.h5, nothing is deleted) and start afresh.
+results::ResultsStore open_results(const std::string& path, const sweep::SweepSpec& spec, bool new_file) {
+  namespace fs = std::filesystem;
+  if (fs::exists(path)) {
+    std::string stored;
+    {
+      results::WriterLock lock(path);  // a concurrent run is reported as such, not as a foreign sweep
+      stored = results::ResultsStore(path, results::ResultsStore::Mode::kReadOnly).sweep_text();
+    }
+    if (!stored.empty() && stored != spec.text) {
+      if (!new_file) {
+        throw results::ResultsError(fmt::format(
+            "{} holds the results of another sweep text ({}). Use another --results file, or --new-file to move "
+            "this one aside and start a new one",
+            path, first_difference(stored, spec.text)));
+      }
+      std::string stamp = results::iso8601_now();
+      stamp.erase(std::remove(stamp.begin(), stamp.end(), ':'), stamp.end());
+      const fs::path p(path);
+      const fs::path aside = p.parent_path() / (p.stem().string() + "." + stamp + p.extension().string());
+      fs::rename(p, aside);
+      std::cout << fmt::format("{}: held another sweep; moved to {}\n", path, aside.string());
+    }
+  }
+  return results::ResultsStore(path);
+}
+
 std::string device_name(c10::Device d) { return d.is_cuda() ? fmt::format("cuda:{}", d.index()) : "cpu"; }
 
 }  // namespace
@@ -210,11 +255,16 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
 
   // Rank 0 plans (reads every checkpoint's sha256 and the shard headers) before any work; if that
   // fails, every rank learns it from one collective instead of waiting for work forever.
+  // The results file is opened (locked, checked against this sweep) in the same step, so a
+  // refused file stops every rank too.
   std::vector<sweep::Task> tasks;
+  std::optional<results::ResultsStore> opened;
+  const std::string path = options.results.empty() ? "results/" + spec.name + ".h5" : options.results;
   std::exception_ptr planning_error;
   if (rank == 0) {
     try {
       tasks = sweep::make_plan(spec, runner.plan_inputs());
+      opened = open_results(path, spec, options.new_file);
     } catch (...) {
       planning_error = std::current_exception();
     }
@@ -239,8 +289,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
   }
 
   std::ostream& log = options.log ? *options.log : std::cout;
-  const std::string path = options.results.empty() ? "results/" + spec.name + ".h5" : options.results;
-  results::ResultsStore store(path);
+  results::ResultsStore& store = *opened;
   json plan = json::array();
   std::vector<results::TaskCell> planned;
   for (const auto& t : tasks) {
@@ -273,14 +322,24 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
                      threads, path)
       << std::flush;
 
-  std::mutex mu;  // guards queue, store, progress
+  std::mutex mu;  // guards queue, store, progress, write_error
+  std::exception_ptr write_error;
   Progress progress(log, static_cast<int>(queue.size()), total_cost);
   auto record = [&](const json& out) {
     const size_t index = out.at("index");
     auto row = row_from_json(out.at("row"));
     file_under(row, task_cell(tasks[index]));
     std::lock_guard<std::mutex> lock(mu);
-    store.append(row, quantizers_from_json(out.at("quantizers")));
+    if (write_error) return;
+    try {
+      store.append(row, quantizers_from_json(out.at("quantizers")));
+    } catch (...) {
+      // A row that cannot be written (disk full, file gone): hand out no more work, let the
+      // ranks stop, and report it after they have; the rows written before are intact.
+      write_error = std::current_exception();
+      queue.clear();
+      return;
+    }
     progress.task_done(row, tasks[index].cost);
   };
   auto next_task = [&]() -> std::optional<size_t> {
@@ -326,6 +385,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     record(out);
   }
   if (coordinator.joinable()) coordinator.join();
+  if (write_error) std::rethrow_exception(write_error);
   store.finish();
   summary.ran = static_cast<int>(tasks.size()) - summary.skipped;
   summary.failed = progress.failed();

@@ -24,6 +24,7 @@ struct RunOptions {
   std::string results;          // default: results/<sweep>.h5
   bool resume = true;           // skip tasks whose latest row is ok
   bool retry_failed = true;     // rerun tasks whose latest row failed (when resuming)
+  bool new_file = false;        // a results file of another sweep text is moved aside, not refused
   int threads = 0;              // intra-op threads per rank; 0 = cores on this node / ranks on it
   std::ostream* log = nullptr;  // progress (rank 0); std::cout when null
   // `--filter`: tasks whose cell it rejects are not run this time. They stay in the stored plan,

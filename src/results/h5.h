@@ -173,6 +173,13 @@ class File : public Node {
   static File create(const std::string& path, int schema_version);
   // Opens an existing file; throws H5Error if it is missing, not HDF5, or has no schema_version.
   static File open(const std::string& path, Mode mode = Mode::kReadOnly);
+  // The same two in memory (HDF5's core driver, no backing store): nothing is ever written to
+  // disk by HDF5; image() gives the file's bytes for the caller to write (results/file_commit.h),
+  // so a failed write is the caller's own error, never a half-written HDF5 file.
+  static File create_in_memory(const std::string& name, int schema_version);
+  static File open_in_memory(const std::string& path);
+  // The complete file as bytes (after flush()).
+  std::vector<char> image() const;
   int schema_version() const { return attribute<int32_t>("schema_version"); }
   // Pushes every buffered change to the operating system (H5Fflush, global scope): a process
   // killed after this returns leaves a file that opens with everything written so far.

@@ -11,8 +11,10 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "pipeline/task.h"
+#include "results/file_commit.h"
 #include "results/h5.h"
 #include "support/version.h"
 
@@ -218,76 +220,107 @@ TaskRow make_failed_row(const TaskCell& cell, const std::string& error, const Ru
 struct ResultsStore::Impl {
   std::string path;
   Mode mode;
-  h5::File file;
+  std::optional<WriterLock> lock;  // kAppend: held for the store's lifetime
   RunRecord run;
   size_t run_index = 0;
 
-  Impl(std::string p, Mode m, h5::File f) : path(std::move(p)), mode(m), file(std::move(f)) {}
+  Impl(std::string p, Mode m) : path(std::move(p)), mode(m) {}
 
   void require_writable() const {
     if (mode != Mode::kAppend) throw ResultsError(path + ": opened read-only");
   }
 
-  void write_run_root_attributes() {
-    file.set_attribute("qsweep_version", run.qsweep_version);
-    file.set_attribute("git_commit", run.git_commit);
-    file.set_attribute("torch_version", run.torch_version);
-    file.set_attribute("host", run.host);
-    file.set_attribute("started", run.started);
-    file.set_attribute("finished", run.finished);
+  // The file as last committed, opened read-only on first use after each change (a change
+  // replaces the file, so a handle opened before it would read the old one).
+  const h5::File& file() const {
+    if (!reader) reader.emplace(h5::File::open(path, h5::File::Mode::kReadOnly));
+    return *reader;
+  }
+
+  // One atomic change (results/file_commit.h): `edit` works on the file in memory, whose image
+  // then replaces the file on disk.
+  template <class Edit>
+  void change(Edit&& edit) {
+    require_writable();
+    reader.reset();
+    h5::File f = h5::File::open_in_memory(path);
+    edit(f);
+    f.flush();
+    write_atomically(path, f.image());
+  }
+
+  void write_run_root_attributes(h5::File& f) const {
+    f.set_attribute("qsweep_version", run.qsweep_version);
+    f.set_attribute("git_commit", run.git_commit);
+    f.set_attribute("torch_version", run.torch_version);
+    f.set_attribute("host", run.host);
+    f.set_attribute("started", run.started);
+    f.set_attribute("finished", run.finished);
   }
 
   RunRow run_row() const {
     return {run.qsweep_version.c_str(), run.git_commit.c_str(), run.torch_version.c_str(),
             run.host.c_str(), run.started.c_str(), run.finished.c_str()};
   }
+
+ private:
+  mutable std::optional<h5::File> reader;
 };
 
 namespace {
 
-h5::File open_file(const std::string& path, ResultsStore::Mode mode, bool* created) {
-  *created = false;
-  if (mode == ResultsStore::Mode::kReadOnly) return h5::File::open(path, h5::File::Mode::kReadOnly);
-  if (std::filesystem::exists(path)) return h5::File::open(path, h5::File::Mode::kReadWrite);
+// A new, empty results file at `path`, written whole by write_atomically (a crash leaves none).
+void create_parent(const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) throw ResultsError(fmt::format("{}: cannot create folder '{}': {}", path, parent.string(), ec.message()));
-  }
-  *created = true;
-  return h5::File::create(path, kSchemaVersion);
+  if (parent.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) throw ResultsError(fmt::format("{}: cannot create folder '{}': {}", path, parent.string(), ec.message()));
+}
+
+void create_file(const std::string& path) {
+  h5::File f = h5::File::create_in_memory(path, kSchemaVersion);
+  f.set_attribute("created", iso8601_now());
+  f.create_table("tasks", row_type());
+  f.create_table("runs", run_type(), 16);
+  f.flush();
+  write_atomically(path, f.image());
 }
 
 }  // namespace
 
 ResultsStore::ResultsStore(const std::string& path, Mode mode) {
-  bool created = false;
-  h5::File file = open_file(path, mode, &created);
-  impl_ = std::make_unique<Impl>(path, mode, std::move(file));
-  h5::File& f = impl_->file;
+  impl_ = std::make_unique<Impl>(path, mode);
+  if (mode == Mode::kAppend) {
+    create_parent(path);
+    impl_->lock.emplace(path);
+    if (!std::filesystem::exists(path)) create_file(path);
+  } else if (!std::filesystem::exists(path)) {
+    throw ResultsError(path + ": no such results file");
+  }
+  const h5::File& f = impl_->file();
+  if (!f.has_attribute("schema_version")) throw ResultsError(path + ": no schema_version; not a qsweep results file");
   const int schema = f.schema_version();
   if (schema != kSchemaVersion) {
     throw ResultsError(fmt::format("{}: schema_version {}, this qsweep reads and writes schema_version {}", path,
                                    schema, kSchemaVersion));
   }
-  if (created) {
-    f.set_attribute("created", iso8601_now());
-    f.create_table("tasks", row_type());
-    f.create_table("runs", run_type(), 16);
-  } else if (!f.exists("tasks") || !f.exists("runs")) {
-    throw ResultsError(path + ": no /tasks or /runs table; not a qsweep results file");
+  for (const char* table : {"tasks", "runs"}) {
+    if (!f.exists(table)) {
+      throw ResultsError(fmt::format("{}: no /{} table; not a qsweep results file (or one written only in part)",
+                                     path, table));
+    }
   }
   if (mode == Mode::kAppend) {
     auto& run = impl_->run;
-    run = {version(), *git_commit() ? git_commit() : "unknown", torch_version(), host_name(),
-           iso8601_now(), ""};
-    h5::DataSet runs = f.dataset("runs");
-    impl_->run_index = runs.size();
-    const RunRow row = impl_->run_row();
-    runs.append(run_type(), &row, 1);
-    impl_->write_run_root_attributes();
-    f.flush();
+    run = {version(), *git_commit() ? git_commit() : "unknown", torch_version(), host_name(), iso8601_now(), ""};
+    impl_->change([&](h5::File& w) {
+      h5::DataSet runs = w.dataset("runs");
+      impl_->run_index = runs.size();
+      const RunRow row = impl_->run_row();
+      runs.append(run_type(), &row, 1);
+      impl_->write_run_root_attributes(w);
+    });
   }
 }
 
@@ -299,50 +332,49 @@ const std::string& ResultsStore::path() const { return impl_->path; }
 
 void ResultsStore::write_plan(const std::string& sweep_name, const std::string& sweep_text,
                               const std::string& plan_json, const std::vector<TaskCell>& planned) {
-  impl_->require_writable();
-  h5::File& f = impl_->file;
-  f.set_attribute("sweep", sweep_name);
-  f.write("sweep/text", sweep_text);
-  f.write("plan/json", plan_json);
-  if (f.exists("plan/tasks")) f.remove("plan/tasks");
-  h5::DataSet table = f.create_table("plan/tasks", plan_type(), 256);
   std::vector<PlanRecord> records;
   records.reserve(planned.size());
   for (const auto& c : planned) {
     records.push_back({c.id.c_str(), c.model.c_str(), c.backend.c_str(), c.w_calib.c_str(), c.a_calib.c_str(),
                        c.wbit, c.abit});
   }
-  table.append(plan_type(), records.data(), records.size());
-  f.flush();
+  impl_->change([&](h5::File& f) {
+    f.set_attribute("sweep", sweep_name);
+    f.write("sweep/text", sweep_text);
+    f.write("plan/json", plan_json);
+    if (f.exists("plan/tasks")) f.remove("plan/tasks");
+    h5::DataSet table = f.create_table("plan/tasks", plan_type(), 256);
+    table.append(plan_type(), records.data(), records.size());
+  });
 }
 
 void ResultsStore::append(const TaskRow& row, const std::vector<pipeline::QuantizerRecord>& quantizers) {
   impl_->require_writable();
-  h5::File& f = impl_->file;
   check_name("task id", row.id, impl_->path);
   if (row.status != "ok" && row.status != "failed") {
     throw ResultsError(fmt::format("{}: task {}: status '{}', expected 'ok' or 'failed'", impl_->path, row.id,
                                    row.status));
   }
-  // Quantizer groups first: a row in /tasks implies its groups are complete.
-  const std::string task_path = "task/" + row.id;
-  if (f.exists(task_path)) f.remove(task_path);
-  for (const auto& q : quantizers) {
-    check_name("quantizer name", q.name, impl_->path);
-    h5::Group g = f.group(task_path + "/quantizers/" + q.name);
-    g.write("scale", q.scale);
-    g.write("zero_point", q.zero_point);
-    g.write("min", q.min_val);
-    g.write("max", q.max_val);
-    g.set_attribute("bits", static_cast<int32_t>(q.bits));
-    g.set_attribute("qmin", static_cast<int64_t>(q.qmin));
-    g.set_attribute("qmax", static_cast<int64_t>(q.qmax));
-    g.set_attribute("is_weight", static_cast<int32_t>(q.is_weight ? 1 : 0));
-    g.set_attribute("sqnr_db", q.sqnr_db);
-  }
-  const RowRecord record = to_record(row);
-  f.dataset("tasks").append(row_type(), &record, 1);
-  f.flush();
+  for (const auto& q : quantizers) check_name("quantizer name", q.name, impl_->path);
+  impl_->change([&](h5::File& f) {
+    // Quantizer groups first: a row in /tasks implies its groups are complete.
+    const std::string task_path = "task/" + row.id;
+    if (f.exists(task_path)) f.remove(task_path);
+    for (const auto& q : quantizers) {
+      h5::Group g = f.group(task_path + "/quantizers/" + q.name);
+      g.write("scale", q.scale);
+      g.write("zero_point", q.zero_point);
+      g.write("min", q.min_val);
+      g.write("max", q.max_val);
+      g.set_attribute("bits", static_cast<int32_t>(q.bits));
+      g.set_attribute("qmin", static_cast<int64_t>(q.qmin));
+      g.set_attribute("qmax", static_cast<int64_t>(q.qmax));
+      g.set_attribute("is_weight", static_cast<int32_t>(q.is_weight ? 1 : 0));
+      g.set_attribute("sqnr_db", q.sqnr_db);
+    }
+    const RowRecord record = to_record(row);
+    f.dataset("tasks").append(row_type(), &record, 1);
+  });
 }
 
 void ResultsStore::append(const TaskRow& row) { append(row, {}); }
@@ -351,13 +383,14 @@ void ResultsStore::finish() {
   impl_->require_writable();
   impl_->run.finished = iso8601_now();
   const RunRow row = impl_->run_row();
-  impl_->file.dataset("runs").write(run_type(), &row, impl_->run_index, 1);
-  impl_->write_run_root_attributes();
-  impl_->file.flush();
+  impl_->change([&](h5::File& f) {
+    f.dataset("runs").write(run_type(), &row, impl_->run_index, 1);
+    impl_->write_run_root_attributes(f);
+  });
 }
 
 std::vector<TaskRow> ResultsStore::all_rows() const {
-  return read_table<RowRecord, TaskRow>(impl_->file.dataset("tasks"), row_type(), from_record);
+  return read_table<RowRecord, TaskRow>(impl_->file().dataset("tasks"), row_type(), from_record);
 }
 
 std::vector<TaskRow> ResultsStore::rows() const {
@@ -383,36 +416,34 @@ std::optional<TaskRow> ResultsStore::latest(const std::string& id) const {
 }
 
 std::vector<TaskCell> ResultsStore::plan() const {
-  if (!impl_->file.exists("plan/tasks")) return {};
-  return read_table<PlanRecord, TaskCell>(impl_->file.dataset("plan/tasks"), plan_type(), [](const PlanRecord& r) {
+  if (!impl_->file().exists("plan/tasks")) return {};
+  return read_table<PlanRecord, TaskCell>(impl_->file().dataset("plan/tasks"), plan_type(), [](const PlanRecord& r) {
     return TaskCell{str(r.id), str(r.model), str(r.backend), str(r.w_calib), str(r.a_calib), r.wbit, r.abit};
   });
 }
 
 void ResultsStore::set_dataset(const std::string& dataset) {
-  impl_->require_writable();
-  impl_->file.set_attribute("dataset", dataset);
-  impl_->file.flush();
+  impl_->change([&](h5::File& f) { f.set_attribute("dataset", dataset); });
 }
 
 std::string ResultsStore::dataset() const {
-  return impl_->file.has_attribute("dataset") ? impl_->file.attribute<std::string>("dataset") : "";
+  return impl_->file().has_attribute("dataset") ? impl_->file().attribute<std::string>("dataset") : "";
 }
 
 std::string ResultsStore::sweep_name() const {
-  return impl_->file.has_attribute("sweep") ? impl_->file.attribute<std::string>("sweep") : "";
+  return impl_->file().has_attribute("sweep") ? impl_->file().attribute<std::string>("sweep") : "";
 }
 
 std::string ResultsStore::sweep_text() const {
-  return impl_->file.exists("sweep/text") ? impl_->file.read<std::string>("sweep/text") : "";
+  return impl_->file().exists("sweep/text") ? impl_->file().read<std::string>("sweep/text") : "";
 }
 
 std::string ResultsStore::plan_json() const {
-  return impl_->file.exists("plan/json") ? impl_->file.read<std::string>("plan/json") : "";
+  return impl_->file().exists("plan/json") ? impl_->file().read<std::string>("plan/json") : "";
 }
 
 std::vector<RunRecord> ResultsStore::runs() const {
-  return read_table<RunRow, RunRecord>(impl_->file.dataset("runs"), run_type(), [](const RunRow& r) {
+  return read_table<RunRow, RunRecord>(impl_->file().dataset("runs"), run_type(), [](const RunRow& r) {
     return RunRecord{str(r.qsweep_version), str(r.git_commit), str(r.torch_version),
                      str(r.host),           str(r.started),    str(r.finished)};
   });
@@ -420,7 +451,7 @@ std::vector<RunRecord> ResultsStore::runs() const {
 
 std::vector<pipeline::QuantizerRecord> ResultsStore::quantizers(const std::string& id) const {
   std::vector<pipeline::QuantizerRecord> out;
-  const h5::File& f = impl_->file;
+  const h5::File& f = impl_->file();
   const std::string base = "task/" + id + "/quantizers";
   if (!f.exists(base)) return out;
   for (const auto& name : f.children(base)) {

@@ -9,7 +9,7 @@
 //   store.finish();                                             // records the end time
 //   for (const auto& row : store.rows()) ...                    // newest row per task id
 //
-// Layout (schema_version 1; see README "Results files and tables"):
+// Layout (schema_version 1; see docs/results.md):
 //   /                   attrs schema_version, sweep, dataset, created, and the latest run's provenance:
 //                       qsweep_version, git_commit, torch_version, host, started, finished
 //   /runs               table: one row per process that opened the file for writing

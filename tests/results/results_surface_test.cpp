@@ -14,6 +14,7 @@
 #include "results/plot_svg.h"
 #include "results/row_fields.h"
 #include "results/store.h"
+#include "temp_dir.h"
 #include "results/table.h"
 #include "support/cell_filter.h"
 
@@ -30,19 +31,8 @@ namespace fs = std::filesystem;
                           data_fingerprint] = r;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("qsweep_surface_test_" + std::to_string(getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("qsweep_surface_test_") {}
 };
 
 TaskRow row(const std::string& id, const std::string& model, int wbit, double top1, const std::string& sha = "aa") {

@@ -10,25 +10,15 @@
 #include "pipeline/task.h"
 #include "results/h5.h"
 #include "results/store.h"
+#include "temp_dir.h"
 
 namespace qsweep::results {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("qsweep_store_test_" + std::to_string(getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
+struct TempDir : testing::TempDir {
+  TempDir() : testing::TempDir("qsweep_store_test_") {}
 };
 
 TaskCell cell(const std::string& id, const std::string& model = "resnet18") {

@@ -2,7 +2,8 @@
 # README command 1, the main job on the embedded default: installs what is missing, builds,
 # prepares the Fashion-MNIST shards (from Debian's dataset-fashion-mnist), runs sweeps/demo.yaml —
 # every row of the seed table on the five committed demo models (models/demo/) — on 2 MPI ranks,
-# and prints the RST table (results/demo.h5, results/demo.rst). Steps already done are skipped and
+# and prints the RST table (results/demo.h5, results/demo.rst), then writes the tidy export
+# (results/demo.csv) and the plot (results/demo_accuracy.svg/.png). Steps already done are skipped and
 # the sweep resumes; pass --no-resume to rerun every task. Extra arguments go to `qsweep run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,3 +25,9 @@ echo "sweep: $(( $(date +%s) - start )) s on 2 ranks"
   $q render results/demo.h5 --format rst
 } >results/demo.rst
 cat results/demo.rst
+$q export results/demo.h5 --out results/demo.csv
+plots=$($q plot results/demo.h5 --out-dir results --png | tr '\n' ' ')
+echo
+echo "table:  results/demo.rst (and results/demo.h5: every row, quantizer and provenance; qsweep show/compare read it)"
+echo "export: results/demo.csv (one row per task, every field; qsweep export --quantizers for per-layer rows)"
+echo "plot:   $plots"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One-shot check on the lent CUDA machine (see README "GPU"): configure and build qsweep against
+# One-shot check on the lent CUDA machine (see docs/developer.md "GPU"): configure and build qsweep against
 # the CUDA LibTorch of the machine's torch wheel, with the header-only Debian packages it lacks
 # carried in .deps/root (made by tools/gpu_deps.sh), then run the CUDA tests and the suites that
 # need no datasets. Prints configure warnings, build time and test summaries.

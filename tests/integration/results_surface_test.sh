@@ -63,6 +63,15 @@ assert w8.median() > w4.median() + 15, (w8.median(), w4.median())  # ~6 dB per b
 print("export: tasks", len(t), "quantizer rows", len(q), "median weight SQNR W8 %.1f W4 %.1f dB" % (w8.median(), w4.median()))
 PY
 
+# results/README.md's pandas and h5py recipes run as written, on this run's files.
+mkdir -p "$work/recipe/results"
+cp "$work/r.h5" "$work/recipe/results/demo.h5"
+cp "$work/tasks.csv" "$work/recipe/results/demo.csv"
+cp "$work/q.csv" "$work/recipe/demo_quantizers.csv"
+awk '/^```python/{on=1; next} /^```/{on=0} on' "$REPO/results/README.md" >"$work/recipe/recipe.py"
+[[ $(grep -c read_csv "$work/recipe/recipe.py") == 2 ]] || fail "results/README.md lost its recipes"
+(cd "$work/recipe" && "$PY" recipe.py) || fail "the results/README.md recipes do not run"
+
 # show: by cell and by id prefix; ambiguous and unknown selections are refused.
 q show "$work/r.h5" --cell 'model=resnet18,wbit=4' >"$work/show"
 grep -q "Academic MSE/EMAMSE W4A8" "$work/show" || { cat "$work/show"; fail "show: cell line"; }

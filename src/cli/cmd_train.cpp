@@ -117,24 +117,33 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--eval", a->eval, "evaluation shard: report test accuracy in the recipe")->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "weights file to write (.pth; recipe at <out>.json)")->required();
-  cmd->add_option("--num-classes", a->options.num_classes, "classifier outputs")->capture_default_str();
-  cmd->add_option("--in-channels", a->options.in_channels, "image channels")->capture_default_str();
-  cmd->add_option("--width", a->options.width, "channel multiplier")->capture_default_str();
+  cmd->add_option("--num-classes", a->options.num_classes, "classifier outputs")->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  cmd->add_option("--in-channels", a->options.in_channels, "image channels")->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{64}));
+  cmd->add_option("--width", a->options.width, "channel multiplier")->capture_default_str()
+      ->check(CLI::Range(0.01, 16.0));
   cmd->add_flag("--small-input", a->options.small_input, "3x3 stride-1 stem, no max-pool (28-32 px images)");
   cmd->add_option("--epochs", a->config.epochs, "passes over the split")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch-size", a->config.batch_size, "images per step (all ranks together)")->check(CLI::PositiveNumber)->capture_default_str();
-  cmd->add_option("--lr", a->config.lr, "peak learning rate (cosine to 0)")->capture_default_str();
+  cmd->add_option("--lr", a->config.lr, "peak learning rate (cosine to 0)")->capture_default_str()
+      ->check(CLI::Range(1e-8, 100.0));
   cmd->add_option("--warmup-epochs", a->config.warmup_epochs, "linear learning-rate warm-up before the cosine")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--momentum", a->config.momentum, "SGD momentum")->capture_default_str();
-  cmd->add_option("--weight-decay", a->config.weight_decay, "L2 weight decay")->capture_default_str();
-  cmd->add_option("--label-smoothing", a->config.label_smoothing, "cross-entropy label smoothing")->capture_default_str();
+  cmd->add_option("--momentum", a->config.momentum, "SGD momentum")->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999999));
+  cmd->add_option("--weight-decay", a->config.weight_decay, "L2 weight decay")->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--label-smoothing", a->config.label_smoothing, "cross-entropy label smoothing")->capture_default_str()
+      ->check(CLI::Range(0.0, 0.999999));
   cmd->add_option("--seed", a->config.seed, "initialisation, shuffling and flips")->capture_default_str();
-  cmd->add_option("--max-images", a->max_images, "use only the first N train images (0: all)")->capture_default_str();
+  cmd->add_option("--max-images", a->max_images, "use only the first N train images (0: all)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("!--no-flip", a->config.flip, "no random horizontal flips");
   cmd->add_option("--threads", a->threads, "intra-op threads per rank (0: the node's cores / ranks on it)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   cmd->footer(
       "Under mpirun -n N the N ranks train one model data-parallel: every step each rank computes\n"
       "the gradients of 1/N of the batch and the ranks sum them, so the result depends on N but\n"

@@ -51,16 +51,27 @@ IdxArray read_idx(const std::string& path) {
   const int ndims = magic[3];
   if (ndims < 1 || ndims > 4) throw DataError(fmt::format("{}: idx header claims {} dimensions, expected 1-4", path, ndims));
   IdxArray out;
+  constexpr size_t kMaxBytes = size_t{1} << 34;
   size_t total = 1;
   for (int d = 0; d < ndims; ++d) {
     unsigned char b[4];
     read_exact(b, 4, "the header");
-    out.dims.push_back(big_endian(b));
-    total *= big_endian(b);
+    const size_t dim = big_endian(b);
+    out.dims.push_back(static_cast<int64_t>(dim));
+    // Checked before multiplying: four 32-bit dimensions can overflow 64 bits.
+    if (dim != 0 && total > kMaxBytes / dim) {
+      throw DataError(fmt::format("{}: idx header claims more than {} bytes, refusing", path, kMaxBytes));
+    }
+    total *= dim;
   }
-  if (total > (size_t{1} << 34)) throw DataError(fmt::format("{}: idx header claims {} bytes, refusing", path, total));
-  out.data.resize(total);
-  read_exact(out.data.data(), total, "the payload");
+  // The payload is read in chunks as it arrives, so a header promising more than the file holds
+  // fails as truncated without first allocating what it promised.
+  constexpr size_t kChunk = size_t{1} << 24;
+  while (out.data.size() < total) {
+    const size_t have = out.data.size(), n = std::min(kChunk, total - have);
+    out.data.resize(have + n);
+    read_exact(out.data.data() + have, n, "the payload");
+  }
   unsigned char extra;
   if (gzread(f.get(), &extra, 1) > 0) {
     throw DataError(fmt::format("{}: idx payload is longer than the header's {} bytes", path, total));

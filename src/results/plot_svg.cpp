@@ -196,7 +196,10 @@ std::string accuracy_svg(const ResultsTable& table, const std::string& title) {
         for (const auto* r : rows) {
           if (r->wbit != bits[i].first || r->abit != bits[i].second) continue;
           if (fmt::format("{} {}/{}", r->backend, r->w_calib, r->a_calib) != series[s] || !r->cells[m].top1) continue;
-          pts.emplace_back(x_of(i), y(*r->cells[m].top1));
+          // Series side by side around the tick, so equal values (e.g. EMAMinMax and EMAQuantile
+          // rows that pick the same ranges) do not hide each other.
+          const double dx = (static_cast<double>(s) - 0.5 * static_cast<double>(series.size() - 1)) * 5.0;
+          pts.emplace_back(x_of(i) + dx, y(*r->cells[m].top1));
         }
       }
       const std::string colour = kPalette[s % 10];

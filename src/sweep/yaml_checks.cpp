@@ -1,9 +1,12 @@
 #include "sweep/yaml_checks.h"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <sstream>
+#include <vector>
 
 #include "sweep/sweep_spec.h"
 
@@ -76,17 +79,42 @@ void check_text(const std::string& text, const std::string& path) {
   }
 }
 
+namespace {
+
+// Records where each document starts and nothing else: counting documents must not build them.
+// (yaml-cpp's LoadAll builds every one, and on some malformed inputs it produces documents
+// without end until memory runs out: found by tests/fuzz.)
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  std::vector<YAML::Mark> starts;
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
 void check_single_document(const std::string& text, const std::string& path) {
-  std::vector<YAML::Node> docs;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
   try {
-    docs = YAML::LoadAll(text);
+    // Two documents are enough to know; never read further.
+    while (counter.starts.size() < 2 && parser.HandleNextDocument(counter)) {
+    }
   } catch (const YAML::ParserException&) {
     return;  // the single-document parse reports syntax errors with their place
   }
-  if (docs.size() > 1) {
-    throw SweepError(fmt::format("{}: a second YAML document starts here; a sweep file is one document (remove the "
-                                 "'---' or split the file)",
-                                 at(path, docs[1].Mark())));
+  if (counter.starts.size() > 1) {
+    throw SweepError(fmt::format("{}: a second YAML document starts here (a '---' line, or text that cannot continue "
+                                 "the first document); a sweep file is one document",
+                                 at(path, counter.starts[1])));
   }
 }
 

@@ -19,6 +19,10 @@ expect_rc 1 q no-such-command
 expect_rc 1 q render
 expect_rc 1 q run "$work/s.yaml" --threads 0
 grep -q "threads" "$work/out" || fail "--threads 0 is not named"
+for bad in "eval --batch-size 0" "eval --width 0" "train --momentum 1.5" "prepare imagenet --max-image-pixels 0"; do
+  expect_rc 1 q $bad
+  grep -q "not in range" "$work/out" || { cat "$work/out"; fail "'$bad': no range in the message"; }
+done
 
 # run --filter: only resnet18's three cells; the plan stays whole.
 q run "$work/s.yaml" --results "$work/r.h5" --filter 'model=resnet18' >"$work/log" 2>&1 || { cat "$work/log"; fail "filtered run"; }

@@ -210,7 +210,7 @@ INSTANTIATE_TEST_SUITE_P(
             "key 'sweep' is given twice in this mapping (first at line 1)"},
         Bad{"nested key twice", "sweep: t\ndata: {eval: e.h5, calibration: c.h5, eval: x.h5}\nmodels: {r: {weights: w}}\n" + kGood,
             "t.yaml:2:39", "key 'eval' is given twice"},
-        Bad{"second document", kHead + kGood + "---\nsweep: other\n", "t.yaml:9:1", "a second YAML document"},
+        Bad{"second document", kHead + kGood + "---\nsweep: other\n", "t.yaml:8:1", "a second YAML document"},
         Bad{"NUL byte", std::string("sweep: t\0x\n", 11) + kHead.substr(9) + kGood, "t.yaml:1:9", "a NUL byte"},
         Bad{"invalid UTF-8", "sweep: t\xff\n" + kHead.substr(9) + kGood, "t.yaml:1:9", "byte 0xFF is not valid UTF-8"},
         Bad{"overlong UTF-8 slash", "sweep: t\n" + kHead.substr(9, 6) + "{eval: a\xC0\xAF" + kHead.substr(21) + kGood,

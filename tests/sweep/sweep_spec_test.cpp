@@ -2,7 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
+#include "data/shard.h"
 #include "sweep/cell_runner.h"
 #include "sweep/plan.h"
 #include "sweep/sweep_spec.h"
@@ -316,6 +320,52 @@ TEST(Overrides, SetChangesEveryCellIsValidatedAndChangesIds) {
   EXPECT_NE(message("iteration=5").find("did you mean 'iterations'?"), std::string::npos);
   EXPECT_NE(message("a_p").find("expected key=value"), std::string::npos);
   EXPECT_NE(message("iterations=0").find("iterations"), std::string::npos);
+}
+
+// A shard altered after it was written (same layout, other content) is refused before any task,
+// naming the sweep's place for it, instead of giving numbers under its old fingerprint.
+TEST(Inputs, AnAlteredShardIsRefusedWithItsPlace) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("qsweep_altered_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* name : {"e.h5", "c.h5"}) {
+    data::ShardInfo info;
+    info.path = (dir / name).string(), info.split = "val", info.source = "synthetic", info.transform = "none";
+    info.channels = 1, info.height = info.width = 4, info.mean = {0.f}, info.std = {1.f};
+    info.class_names = {"a", "b"};
+    data::ShardWriter w(info);
+    std::vector<uint8_t> img(16, 0xAB);
+    for (int64_t i = 0; i < 4; ++i) {
+      const int64_t label = i % 2;
+      w.append(img.data(), &label, 1);
+    }
+    w.finish();
+  }
+  { std::ofstream(dir / "w.pth") << "weights"; }
+  const std::string text = "sweep: t\ndata: {eval: " + (dir / "e.h5").string() + ", calibration: " +
+                           (dir / "c.h5").string() + "}\nmodels: {r: {arch: resnet18, weights: " +
+                           (dir / "w.pth").string() + "}}\n" + kGood.substr(0, 6) +
+                           "  - product: {model: r, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, "
+                           "abit: 8}\n";
+  EXPECT_NO_THROW(CellRunner(parse_sweep(text, "t.yaml"), c10::Device(c10::kCPU)).plan_inputs());
+  {
+    std::fstream f(dir / "e.h5", std::ios::in | std::ios::out | std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const auto at = all.find(std::string(16, static_cast<char>(0xAB)));
+    ASSERT_NE(at, std::string::npos);
+    f.seekp(static_cast<std::streamoff>(at + 3));
+    f.put(0x00);
+  }
+  try {
+    CellRunner(parse_sweep(text, "t.yaml"), c10::Device(c10::kCPU)).plan_inputs();
+    FAIL() << "an altered shard was accepted";
+  } catch (const SweepError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("t.yaml:2:14: data.eval: " + (dir / "e.h5").string() + ": content fingerprint", 0), 0u) << m;
+    EXPECT_NE(m.find("does not match the stored"), std::string::npos) << m;
+  }
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -120,13 +120,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--eval-batch-size", a->eval_batch_size, "evaluation batch size")->capture_default_str()
       ->check(CLI::Range(1, 65536));
-  cmd->add_option("--num-classes", a->model_options.num_classes, "classifier outputs")->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
-  cmd->add_option("--in-channels", a->model_options.in_channels, "image channels")->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{64}));
-  cmd->add_option("--width", a->model_options.width, "channel multiplier")->capture_default_str()
-      ->check(CLI::Range(0.01, 16.0));
-  cmd->add_flag("--small-input", a->model_options.small_input, "3x3 stride-1 stem, no max-pool (28-32 px images)");
+  add_model_options(cmd, a->model_options);
   cmd->add_option("--json", a->json_out, "write the full result here");
   cmd->callback([a] { run(*a); });
 }

@@ -26,13 +26,7 @@ void add_inspect_model_command(CLI::App& app) {
   for (const auto& m : models::model_registry()) names += (names.empty() ? "" : ", ") + m.name;
   auto* cmd = app.add_subcommand("inspect-model", "Print a model's graph: every node with op, inputs and parameter shapes");
   cmd->add_option("name", args->name, "architecture: " + names)->required();
-  cmd->add_option("--num-classes", args->options.num_classes, "classifier outputs")->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
-  cmd->add_option("--in-channels", args->options.in_channels, "image channels")->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{64}));
-  cmd->add_option("--width", args->options.width, "channel multiplier")->capture_default_str()
-      ->check(CLI::Range(0.01, 16.0));
-  cmd->add_flag("--small-input", args->options.small_input, "3x3 stride-1 stem without max-pool (28-32 px images)");
+  add_model_options(cmd, args->options);
   cmd->add_flag("--fold-bn", args->fold_bn, "run the fold-bn pass first (as the TensorRT backend does)");
   cmd->add_option("--partition", args->partition,
                   "print the reconstruction units (SPEC 5.1) of the prepared graph instead: layer | block")

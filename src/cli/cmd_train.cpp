@@ -117,13 +117,7 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--eval", a->eval, "evaluation shard: report test accuracy in the recipe")->check(CLI::ExistingFile);
   cmd->add_option("--out", a->out, "weights file to write (.pth; recipe at <out>.json)")->required();
-  cmd->add_option("--num-classes", a->options.num_classes, "classifier outputs")->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
-  cmd->add_option("--in-channels", a->options.in_channels, "image channels")->capture_default_str()
-      ->check(CLI::Range(int64_t{1}, int64_t{64}));
-  cmd->add_option("--width", a->options.width, "channel multiplier")->capture_default_str()
-      ->check(CLI::Range(0.01, 16.0));
-  cmd->add_flag("--small-input", a->options.small_input, "3x3 stride-1 stem, no max-pool (28-32 px images)");
+  add_model_options(cmd, a->options);
   cmd->add_option("--epochs", a->config.epochs, "passes over the split")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--batch-size", a->config.batch_size, "images per step (all ranks together)")->check(CLI::PositiveNumber)->capture_default_str();
   cmd->add_option("--lr", a->config.lr, "peak learning rate (cosine to 0)")->capture_default_str()

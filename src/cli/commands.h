@@ -5,6 +5,9 @@
 namespace CLI {
 class App;
 }
+namespace qsweep::models {
+struct ModelOptions;
+}
 
 namespace qsweep::cli {
 
@@ -13,6 +16,9 @@ namespace qsweep::cli {
 struct ExitCode {
   int code;
 };
+
+// --num-classes, --in-channels, --width, --small-input (range-checked) for a command that builds a model.
+void add_model_options(CLI::App* cmd, models::ModelOptions& options);
 
 void add_version_command(CLI::App& app);
 void add_observers_command(CLI::App& app);

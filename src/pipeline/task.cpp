@@ -50,8 +50,9 @@ QuantizerRecord record(const quant::FakeQuant& q, bool is_weight) {
 }
 
 double sqnr_db(const at::Tensor& x, const at::Tensor& q) {
-  const double signal = x.to(at::kDouble).pow(2).sum().item<double>();
-  const double noise = (x.to(at::kDouble) - q.to(at::kDouble)).pow(2).sum().item<double>();
+  const auto xd = x.to(at::kDouble);
+  const double signal = xd.pow(2).sum().item<double>();
+  const double noise = (xd - q.to(at::kDouble)).pow(2).sum().item<double>();
   if (noise == 0) return std::numeric_limits<double>::infinity();
   return 10.0 * std::log10(signal / noise);
 }

@@ -9,18 +9,13 @@
 #include <set>
 
 #include "results/labels.h"
+#include "results/row_fields.h"
 #include "support/strings.h"
 
 namespace qsweep::results {
 namespace {
 
 using json = nlohmann::json;
-
-std::string cell_label(const TaskRow& r) {
-  if (r.wbit == 32) return fmt::format("{} {} FP32", r.model, backend_label(r.backend));
-  return fmt::format("{} {} {}/{} W{}A{}", r.model, backend_label(r.backend), calibrator_label(r.w_calib),
-                     calibrator_label(r.a_calib), r.wbit, r.abit);
-}
 
 // The plan's resolved configuration without the inputs' identity (weights sha256, data
 // fingerprint): two files that ran the same settings on other inputs compare cell by cell.
@@ -67,7 +62,7 @@ void provenance_differences(const ResultsStore& a, const ResultsStore& b, std::v
   compare_sets("git commit", runs(a, true), runs(b, true), out);
   compare_sets("LibTorch", runs(a, false), runs(b, false), out);
   compare_sets("dataset", {a.dataset()}, {b.dataset()}, out);
-  const auto inputs = [](const ResultsStore& s, bool weights) {
+  const auto inputs = [](const ResultsStore& s) {
     std::map<std::string, std::set<std::string>> by_model;
     std::set<std::string> data;
     for (const auto& r : s.rows()) {
@@ -77,8 +72,8 @@ void provenance_differences(const ResultsStore& a, const ResultsStore& b, std::v
     }
     return std::make_pair(by_model, data);
   };
-  const auto [wa, da] = inputs(a, true);
-  const auto [wb, db] = inputs(b, true);
+  const auto [wa, da] = inputs(a);
+  const auto [wb, db] = inputs(b);
   std::set<std::string> models;
   for (const auto& [m, _] : wa) models.insert(m);
   for (const auto& [m, _] : wb) models.insert(m);

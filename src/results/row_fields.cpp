@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "results/labels.h"
+
 namespace qsweep::results {
 
 std::vector<RowField> row_fields(const TaskRow& r) {
@@ -44,6 +46,12 @@ std::string field_text(const FieldValue& v) {
   if (const auto* s = std::get_if<std::string>(&v)) return *s;
   if (const auto* i = std::get_if<int64_t>(&v)) return fmt::format("{}", *i);
   return fmt::format("{}", std::get<double>(v));
+}
+
+std::string cell_label(const TaskRow& r) {
+  if (r.wbit == 32) return fmt::format("{} {} FP32", r.model, backend_label(r.backend));
+  return fmt::format("{} {} {}/{} W{}A{}", r.model, backend_label(r.backend), calibrator_label(r.w_calib),
+                     calibrator_label(r.a_calib), r.wbit, r.abit);
 }
 
 }  // namespace qsweep::results

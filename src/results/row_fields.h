@@ -27,5 +27,7 @@ std::vector<std::string> row_field_names();
 // Strings as they are, integers in decimal, doubles as their shortest round-trip text ("inf",
 // "nan" for the non-finite ones).
 std::string field_text(const FieldValue& value);
+// The cell in table words: "resnet18 Academic MinMax/EMAMinMax W8A8", "resnet18 Academic FP32".
+std::string cell_label(const TaskRow& row);
 
 }  // namespace qsweep::results

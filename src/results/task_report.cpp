@@ -9,7 +9,7 @@
 #include <ostream>
 
 #include "pipeline/task.h"
-#include "results/labels.h"
+#include "results/row_fields.h"
 #include "support/cell_filter.h"
 
 namespace qsweep::results {
@@ -75,10 +75,7 @@ std::vector<std::string> matching_task_ids(const ResultsStore& store, const std:
 }
 
 void print_task(const ResultsStore& store, const TaskRow& r, std::ostream& out) {
-  const std::string cell =
-      r.wbit == 32 ? "FP32"
-                   : fmt::format("{}/{} W{}A{}", calibrator_label(r.w_calib), calibrator_label(r.a_calib), r.wbit, r.abit);
-  out << fmt::format("task {}: {} {} {}  [{}]\n", r.id, r.model, backend_label(r.backend), cell, r.status);
+  out << fmt::format("task {}: {}  [{}]\n", r.id, cell_label(r), r.status);
   if (r.ok()) {
     out << fmt::format("  top-1 {:.2f} % ({} / {})   top-5 {:.2f} % ({} / {})\n", r.top1, r.top1_count, r.total,
                        r.top5, r.top5_count, r.total);

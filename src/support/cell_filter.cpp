@@ -25,8 +25,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
   }
 }
 
-}  // namespace
-
+// "key=value" → {key, value}, trimmed; throws CellFilterError naming `what` and the term.
 std::pair<std::string, std::string> split_assignment(const std::string& text, const std::string& what) {
   const size_t eq = text.find('=');
   if (eq == std::string::npos) throw CellFilterError(what + " '" + text + "': expected key=value");
@@ -36,6 +35,8 @@ std::pair<std::string, std::string> split_assignment(const std::string& text, co
   if (value.empty()) throw CellFilterError(what + " '" + text + "': '" + key + "' has no value");
   return {key, value};
 }
+
+}  // namespace
 
 CellFilter CellFilter::parse(const std::string& text, const std::vector<std::string>& keys) {
   CellFilter f;

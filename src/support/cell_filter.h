@@ -34,7 +34,4 @@ class CellFilter {
   std::vector<std::pair<std::string, std::vector<std::string>>> terms_;
 };
 
-// "key=value" → {key, value}; throws CellFilterError("--set 'x': expected key=value") naming `what`.
-std::pair<std::string, std::string> split_assignment(const std::string& text, const std::string& what);
-
 }  // namespace qsweep

@@ -36,12 +36,22 @@ pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key, uin
 
 namespace {
 
+// "imagenet" for "imagenet:/data/imagenet/val": the dataset a shard was prepared from.
+std::string dataset_of(const data::ShardInfo& info) { return info.source.substr(0, info.source.find(':')); }
+
+// "s.yaml:4:16: data.calibration" for an input key, or the key alone if the sweep has no place for it.
+std::string place_of(const SweepSpec& spec, const std::string& key) {
+  for (const auto& in : spec.inputs) {
+    if (in.key == key) return in.where + ": " + key;
+  }
+  return key;
+}
+
 // The calibration shard must come from the same dataset and transform size as the eval shard: a
 // calibration set of another dataset runs without an error and gives meaningless ranges.
-void check_same_dataset(const data::ShardInfo& eval, const data::ShardInfo& calib) {
-  const auto kind = [](const data::ShardInfo& i) { return i.source.substr(0, i.source.find(':')); };
+void check_same_dataset(const SweepSpec& spec, const data::ShardInfo& eval, const data::ShardInfo& calib) {
   std::string what;
-  if (kind(eval) != kind(calib)) what = fmt::format("datasets '{}' and '{}'", kind(eval), kind(calib));
+  if (dataset_of(eval) != dataset_of(calib)) what = fmt::format("datasets '{}' and '{}'", dataset_of(eval), dataset_of(calib));
   else if (eval.channels != calib.channels || eval.height != calib.height || eval.width != calib.width) {
     what = fmt::format("images {}x{}x{} and {}x{}x{}", eval.channels, eval.height, eval.width, calib.channels,
                        calib.height, calib.width);
@@ -49,8 +59,8 @@ void check_same_dataset(const data::ShardInfo& eval, const data::ShardInfo& cali
     what = fmt::format("class lists ({} and {} classes)", eval.class_names.size(), calib.class_names.size());
   }
   if (!what.empty()) {
-    throw SweepError(fmt::format("data.eval {} and data.calibration {} do not belong together: {}", eval.path,
-                                 calib.path, what));
+    throw SweepError(fmt::format("{}: {} does not belong with data.eval {}: {}", place_of(spec, "data.calibration"),
+                                 calib.path, eval.path, what));
   }
 }
 
@@ -63,10 +73,7 @@ auto with_place(const SweepSpec& spec, const std::string& key, F&& read) -> decl
   } catch (const SweepError&) {
     throw;
   } catch (const Error& e) {
-    for (const auto& in : spec.inputs) {
-      if (in.key == key) throw SweepError(fmt::format("{}: {}: {}", in.where, key, e.what()));
-    }
-    throw;
+    throw SweepError(fmt::format("{}: {}", place_of(spec, key), e.what()));
   }
 }
 
@@ -93,9 +100,9 @@ const std::string& CellRunner::data_fingerprint() {
     };
     const auto e = with_place(spec_, "data.eval", [&] { return open_verified(spec_.data.eval); });
     const auto c = with_place(spec_, "data.calibration", [&] { return open_verified(spec_.data.calibration); });
-    check_same_dataset(e.info(), c.info());
+    check_same_dataset(spec_, e.info(), c.info());
     fingerprint_ = e.info().fingerprint + "+" + c.info().fingerprint;
-    dataset_ = e.info().source.substr(0, e.info().source.find(':'));
+    dataset_ = dataset_of(e.info());
   }
   return fingerprint_;
 }

@@ -21,7 +21,9 @@
 
 namespace qsweep::sweep {
 
-std::string first_unset_variable(const std::string& value);
+// "${VAR}" expansion; stops at the first unset variable and names it in `*unset` (then the result
+// is incomplete). Throws SweepError for an unterminated "${".
+std::string expand_until_unset(const std::string& value, const std::string& where, std::string* unset);
 
 namespace {
 
@@ -44,12 +46,8 @@ class Parser {
     in.key = key;
     in.written = str(n, key.substr(key.rfind('.') + 1));
     in.where = where(n);
-    try {
-      in.path = expand_env(in.written, in.where);
-    } catch (const SweepError&) {
-      in.unset_var = first_unset_variable(in.written);
-      if (in.unset_var.empty()) throw;  // a malformed ${...}: a syntax error, reported now
-    }
+    in.path = expand_until_unset(in.written, in.where, &in.unset_var);
+    if (!in.unset_var.empty()) in.path.clear();
     inputs.push_back(in);
     return in.path;
   }
@@ -397,17 +395,7 @@ class Parser {
 
 }  // namespace
 
-std::string first_unset_variable(const std::string& value) {
-  for (size_t start = value.find("${"); start != std::string::npos; start = value.find("${", start + 2)) {
-    const size_t end = value.find('}', start);
-    if (end == std::string::npos) return "";
-    const std::string var = value.substr(start + 2, end - start - 2);
-    if (!std::getenv(var.c_str())) return var;
-  }
-  return "";
-}
-
-std::string expand_env(const std::string& value, const std::string& where) {
+std::string expand_until_unset(const std::string& value, const std::string& where, std::string* unset) {
   std::string out;
   size_t i = 0;
   while (i < value.size()) {
@@ -421,9 +409,21 @@ std::string expand_env(const std::string& value, const std::string& where) {
     out += value.substr(i, start - i);
     const std::string var = value.substr(start + 2, end - start - 2);
     const char* v = std::getenv(var.c_str());
-    if (!v) throw SweepError(fmt::format("{}: environment variable {} is not set (used in '{}')", where, var, value));
+    if (!v) {
+      *unset = var;
+      return out;
+    }
     out += v;
     i = end + 1;
+  }
+  return out;
+}
+
+std::string expand_env(const std::string& value, const std::string& where) {
+  std::string unset;
+  std::string out = expand_until_unset(value, where, &unset);
+  if (!unset.empty()) {
+    throw SweepError(fmt::format("{}: environment variable {} is not set (used in '{}')", where, unset, value));
   }
   return out;
 }

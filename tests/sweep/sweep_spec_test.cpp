@@ -322,6 +322,29 @@ TEST(Overrides, SetChangesEveryCellIsValidatedAndChangesIds) {
   EXPECT_NE(message("iterations=0").find("iterations"), std::string::npos);
 }
 
+// A 4-image 1x4x4 shard whose pixels are all 0xAB.
+void write_shard(const std::string& path, const std::vector<std::string>& classes) {
+  data::ShardInfo info;
+  info.path = path, info.split = "val", info.source = "synthetic", info.transform = "none";
+  info.channels = 1, info.height = info.width = 4, info.mean = {0.f}, info.std = {1.f};
+  info.class_names = classes;
+  data::ShardWriter w(info);
+  std::vector<uint8_t> img(16, 0xAB);
+  for (int64_t i = 0; i < 4; ++i) {
+    const int64_t label = i % 2;
+    w.append(img.data(), &label, 1);
+  }
+  w.finish();
+}
+
+// A sweep over one model whose eval and calibration shards are `dir`/e.h5 and `dir`/c.h5.
+std::string shard_sweep(const std::filesystem::path& dir) {
+  { std::ofstream(dir / "w.pth") << "weights"; }
+  return "sweep: t\ndata: {eval: " + (dir / "e.h5").string() + ", calibration: " + (dir / "c.h5").string() +
+         "}\nmodels: {r: {arch: resnet18, weights: " + (dir / "w.pth").string() + "}}\n" + kGood.substr(0, 6) +
+         "  - product: {model: r, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}\n";
+}
+
 // A shard altered after it was written (same layout, other content) is refused before any task,
 // naming the sweep's place for it, instead of giving numbers under its old fingerprint.
 TEST(Inputs, AnAlteredShardIsRefusedWithItsPlace) {
@@ -329,25 +352,8 @@ TEST(Inputs, AnAlteredShardIsRefusedWithItsPlace) {
   const fs::path dir = fs::temp_directory_path() / ("qsweep_altered_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  for (const char* name : {"e.h5", "c.h5"}) {
-    data::ShardInfo info;
-    info.path = (dir / name).string(), info.split = "val", info.source = "synthetic", info.transform = "none";
-    info.channels = 1, info.height = info.width = 4, info.mean = {0.f}, info.std = {1.f};
-    info.class_names = {"a", "b"};
-    data::ShardWriter w(info);
-    std::vector<uint8_t> img(16, 0xAB);
-    for (int64_t i = 0; i < 4; ++i) {
-      const int64_t label = i % 2;
-      w.append(img.data(), &label, 1);
-    }
-    w.finish();
-  }
-  { std::ofstream(dir / "w.pth") << "weights"; }
-  const std::string text = "sweep: t\ndata: {eval: " + (dir / "e.h5").string() + ", calibration: " +
-                           (dir / "c.h5").string() + "}\nmodels: {r: {arch: resnet18, weights: " +
-                           (dir / "w.pth").string() + "}}\n" + kGood.substr(0, 6) +
-                           "  - product: {model: r, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, "
-                           "abit: 8}\n";
+  for (const char* name : {"e.h5", "c.h5"}) write_shard((dir / name).string(), {"a", "b"});
+  const std::string text = shard_sweep(dir);
   EXPECT_NO_THROW(CellRunner(parse_sweep(text, "t.yaml"), c10::Device(c10::kCPU)).plan_inputs());
   {
     std::fstream f(dir / "e.h5", std::ios::in | std::ios::out | std::ios::binary);
@@ -364,6 +370,29 @@ TEST(Inputs, AnAlteredShardIsRefusedWithItsPlace) {
     const std::string m = e.what();
     EXPECT_EQ(m.rfind("t.yaml:2:14: data.eval: " + (dir / "e.h5").string() + ": content fingerprint", 0), 0u) << m;
     EXPECT_NE(m.find("does not match the stored"), std::string::npos) << m;
+  }
+  fs::remove_all(dir);
+}
+
+// A calibration shard that does not belong with the eval shard (here: another class list) is
+// refused with the sweep's place for it and what differs.
+TEST(Inputs, ACalibrationShardOfAnotherDatasetIsRefused) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("qsweep_mismatch_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  write_shard((dir / "e.h5").string(), {"a", "b"});
+  write_shard((dir / "c.h5").string(), {"a", "b", "c"});
+  try {
+    CellRunner(parse_sweep(shard_sweep(dir), "t.yaml"), c10::Device(c10::kCPU)).plan_inputs();
+    FAIL() << "mismatched shards accepted";
+  } catch (const SweepError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("t.yaml:2:", 0), 0u) << m;
+    EXPECT_NE(m.find("data.calibration: " + (dir / "c.h5").string() + " does not belong with data.eval"),
+              std::string::npos)
+        << m;
+    EXPECT_NE(m.find("class lists (2 and 3 classes)"), std::string::npos) << m;
   }
   fs::remove_all(dir);
 }

@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data/h5_lite.h"
+#include <algorithm>
+
+#include "support/h5.h"
 #include "support/sha256.h"
 #include "support/strings.h"
 
@@ -36,35 +38,36 @@ std::string shard_fingerprint(const std::array<uint8_t, 32>& images_sha256, cons
   return "sha256:" + h.hex();
 }
 
-Shard Shard::open(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw ShardError(fmt::format("{}: cannot open shard (no such file)", path));
-  h5::QuietErrors quiet;
-  if (H5Fis_hdf5(path.c_str()) <= 0)
-    throw ShardError(fmt::format("{}: not an HDF5 file, expected a qsweep shard", path));
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (file.get() < 0) throw ShardError(fmt::format("{}: cannot open as HDF5 (truncated or corrupt file?)", path));
-  const hid_t f = file.get();
-  Shard s;
-  ShardInfo& info = s.info_;
+namespace {
+
+// The root attributes and /labels, checked against each other; /images' shape and storage.
+struct Metadata {
+  ShardInfo info;
+  std::vector<int64_t> labels;
+  uint64_t images_offset = 0;
+};
+
+Metadata read_metadata(const std::string& path) {
+  const h5::File f = h5::File::open(path);
+  Metadata m;
+  ShardInfo& info = m.info;
   info.path = path;
-  if (!h5::has_attr(f, "schema_version"))
-    throw ShardError(fmt::format("{}: no schema_version attribute, not a qsweep shard", path));
-  const auto version = h5::read_attr_ints(f, "schema_version", path);
+  const auto version = f.attribute<std::vector<int64_t>>("schema_version");
   if (version.size() != 1 || version[0] != kShardSchemaVersion) {
     throw ShardError(fmt::format("{}: shard schema_version {}, expected {}", path, version.empty() ? -1 : version[0],
                                  kShardSchemaVersion));
   }
-  info.split = h5::read_attr_string(f, "split", path);
-  info.source = h5::read_attr_string(f, "source", path);
-  info.transform = h5::read_attr_string(f, "transform", path);
-  info.fingerprint = h5::read_attr_string(f, "fingerprint", path);
-  info.mean = h5::read_attr_floats(f, "mean", path);
-  info.std = h5::read_attr_floats(f, "std", path);
-  if (h5::has_attr(f, "seed")) info.seed = h5::read_attr_ints(f, "seed", path).at(0);
-  info.class_names = h5::read_strings(f, "class_names", path);
+  info.split = f.attribute<std::string>("split");
+  info.source = f.attribute<std::string>("source");
+  info.transform = f.attribute<std::string>("transform");
+  info.fingerprint = f.attribute<std::string>("fingerprint");
+  info.mean = f.attribute<std::vector<float>>("mean");
+  info.std = f.attribute<std::vector<float>>("std");
+  if (f.has_attribute("seed")) info.seed = f.attribute<int64_t>("seed");
+  info.class_names = f.read<std::vector<std::string>>("class_names");
 
-  const auto dims = h5::dataset_dims(f, "images", path);
+  const h5::DataSet images = f.dataset("images");
+  const auto dims = images.dims();
   if (dims.size() != 4)
     throw ShardError(fmt::format("{}: /images has {} dimensions, expected 4 (N, C, H, W)", path, dims.size()));
   info.count = static_cast<int64_t>(dims[0]);
@@ -76,37 +79,54 @@ Shard Shard::open(const std::string& path) {
     throw ShardError(fmt::format("{}: mean/std have {}/{} entries, expected one per channel ({})", path,
                                  info.mean.size(), info.std.size(), info.channels));
   }
-  const auto ldims = h5::dataset_dims(f, "labels", path);
-  if (ldims.size() != 1 || static_cast<int64_t>(ldims[0]) != info.count) {
+  if (f.dataset("labels").dims() != std::vector<uint64_t>{dims[0]}) {
     throw ShardError(fmt::format("{}: /labels does not hold one label per image ({} expected)", path, info.count));
   }
-  s.labels_ = at::empty({info.count}, at::kLong);
-  if (info.count > 0) h5::read_dataset(f, "labels", H5T_NATIVE_INT64, s.labels_.data_ptr<int64_t>(), path);
+  m.labels = f.read<std::vector<int64_t>>("labels");
   const int64_t classes = static_cast<int64_t>(info.class_names.size());
-  const int64_t* label = s.labels_.data_ptr<int64_t>();
   for (int64_t i = 0; i < info.count; ++i) {
-    if (label[i] < 0 || label[i] >= classes) {
-      throw ShardError(fmt::format("{}: /labels[{}] = {} is outside the shard's {} classes (0..{})", path, i, label[i],
-                                   classes, classes - 1));
+    if (m.labels[i] < 0 || m.labels[i] >= classes) {
+      throw ShardError(fmt::format("{}: /labels[{}] = {} is outside the shard's {} classes (0..{})", path, i,
+                                   m.labels[i], classes, classes - 1));
     }
   }
 
-  h5::Handle ds(H5Dopen2(f, "images", H5P_DEFAULT), H5Dclose);
-  h5::Handle type(H5Dget_type(ds.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1 ||
-      H5Tget_sign(type.get()) != H5T_SGN_NONE) {
-    throw ShardError(fmt::format("{}: /images is not uint8", path));
-  }
-  h5::Handle dcpl(H5Dget_create_plist(ds.get()), H5Pclose);
-  if (H5Pget_layout(dcpl.get()) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl.get()) != 0) {
+  const h5::ElementType type = images.element_type();
+  if (!type.is<uint8_t>()) throw ShardError(fmt::format("{}: /images is {}, expected uint8", path, type.text()));
+  const h5::Storage storage = images.storage();
+  if (!storage.contiguous || storage.filters != 0) {
     throw ShardError(fmt::format(
         "{}: /images is chunked or filtered, expected a contiguous dataset that can be memory-mapped", path));
   }
+  if (info.count > 0 && !storage.offset) throw ShardError(fmt::format("{}: /images has no storage allocated", path));
+  m.images_offset = storage.offset.value_or(0);
+  return m;
+}
+
+}  // namespace
+
+Shard Shard::open(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw ShardError(fmt::format("{}: cannot open shard (no such file)", path));
+  if (!h5::is_hdf5(path)) throw ShardError(fmt::format("{}: not an HDF5 file, expected a qsweep shard", path));
+  Metadata m;
+  try {
+    m = read_metadata(path);
+  } catch (const h5::Error& e) {
+    // HDF5's message names the object; this one says what the file was expected to be.
+    throw ShardError(fmt::format("{} (not a readable qsweep shard: truncated, corrupt or of another program?)",
+                                 e.what()));
+  }
+  Shard s;
+  s.info_ = std::move(m.info);
+  const ShardInfo& info = s.info_;
+  s.labels_ = at::empty({info.count}, at::kLong);
+  std::copy(m.labels.begin(), m.labels.end(), s.labels_.data_ptr<int64_t>());
+
   const size_t bytes = static_cast<size_t>(info.count * info.image_bytes());
   auto map = std::make_shared<Mapping>();
   if (bytes > 0) {
-    const haddr_t offset = H5Dget_offset(ds.get());
-    if (offset == HADDR_UNDEF) throw ShardError(fmt::format("{}: /images has no storage allocated", path));
+    const uint64_t offset = m.images_offset;
     if (offset + bytes > static_cast<uint64_t>(st.st_size)) {
       throw ShardError(fmt::format("{}: truncated: /images needs bytes {}..{}, file has {}", path, offset,
                                    offset + bytes, st.st_size));
@@ -154,30 +174,22 @@ at::Tensor Shard::labels(int64_t begin, int64_t n) const {
 }
 
 ShardProvenance Shard::provenance() const {
-  h5::QuietErrors quiet;
-  h5::Handle file(H5Fopen(info_.path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  if (file.get() < 0) throw ShardError(fmt::format("{}: cannot reopen shard", info_.path));
-  const hid_t f = file.get();
-  ShardProvenance p;
-  const size_t n = static_cast<size_t>(info_.count);
-  if (h5::has_dataset(f, "files")) p.files = h5::read_strings(f, "files", info_.path);
-  if (h5::has_dataset(f, "source_index")) {
-    p.source_index.resize(n);
-    if (n) h5::read_dataset(f, "source_index", H5T_NATIVE_INT64, p.source_index.data(), info_.path);
+  try {
+    const h5::File f = h5::File::open(info_.path);
+    ShardProvenance p;
+    if (f.exists("files")) p.files = f.read<std::vector<std::string>>("files");
+    if (f.exists("source_index")) p.source_index = f.read<std::vector<int64_t>>("source_index");
+    if (f.exists("crop_boxes")) {
+      const auto flat = f.read<std::vector<int64_t>>("crop_boxes");
+      p.crop_boxes.resize(flat.size() / 4);
+      for (size_t i = 0; i < p.crop_boxes.size(); ++i) std::copy_n(flat.begin() + 4 * i, 4, p.crop_boxes[i].begin());
+    }
+    if (f.exists("flips")) p.flips = f.read<std::vector<uint8_t>>("flips");
+    if (f.exists("fallback")) p.fallback = f.read<std::vector<uint8_t>>("fallback");
+    return p;
+  } catch (const h5::Error& e) {
+    throw ShardError(fmt::format("{} (reading the shard's provenance)", e.what()));
   }
-  if (h5::has_dataset(f, "crop_boxes")) {
-    p.crop_boxes.resize(n);
-    if (n) h5::read_dataset(f, "crop_boxes", H5T_NATIVE_INT64, p.crop_boxes.data(), info_.path);
-  }
-  if (h5::has_dataset(f, "flips")) {
-    p.flips.resize(n);
-    if (n) h5::read_dataset(f, "flips", H5T_NATIVE_UINT8, p.flips.data(), info_.path);
-  }
-  if (h5::has_dataset(f, "fallback")) {
-    p.fallback.resize(n);
-    if (n) h5::read_dataset(f, "fallback", H5T_NATIVE_UINT8, p.fallback.data(), info_.path);
-  }
-  return p;
 }
 
 void Shard::verify() const {

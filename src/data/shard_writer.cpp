@@ -1,22 +1,25 @@
 // Writing a shard: pixels stream to `<path>.partial` as they arrive (the count is unknown until
 // prepare has seen every file), then finish() lays them into a contiguous /images of the exact
-// size in `<path>.tmp` and renames that over `path`.
+// size in `<path>.tmp` and commits it over `path` (support/h5_commit.h: synced, renamed).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
-#include "data/h5_lite.h"
-#include "support/sha256.h"
 #include "data/shard.h"
+#include "support/h5.h"
+#include "support/h5_commit.h"
+#include "support/sha256.h"
 #include "support/version.h"
 
 namespace qsweep::data {
 
 struct ShardWriter::State {
   ShardInfo info;
-  std::string partial_path, tmp_path;
+  std::string partial_path;
   std::FILE* partial = nullptr;
   int64_t count = 0;
   std::vector<int64_t> labels;
@@ -32,7 +35,6 @@ ShardWriter::ShardWriter(ShardInfo info) : s_(std::make_unique<State>()) {
     throw ShardError(fmt::format("{}: mean/std need one entry per channel", s_->info.path));
   }
   s_->partial_path = s_->info.path + ".partial";
-  s_->tmp_path = s_->info.path + ".tmp";
   s_->partial = std::fopen(s_->partial_path.c_str(), "wb");
   if (!s_->partial) throw ShardError(fmt::format("{}: cannot create", s_->partial_path));
 }
@@ -42,7 +44,6 @@ ShardWriter::~ShardWriter() {
   if (!s_->finished) {
     std::error_code ec;
     std::filesystem::remove(s_->partial_path, ec);
-    std::filesystem::remove(s_->tmp_path, ec);
   }
 }
 
@@ -68,6 +69,70 @@ void ShardWriter::append(const uint8_t* images, const int64_t* labels, int64_t n
   s_->count += n;
 }
 
+namespace {
+
+// Lays the streamed pixels into a contiguous /images of the exact size, then everything else,
+// in `<path>.tmp`, and commits it over `path` (support/h5_commit.h).
+void write_file(const ShardInfo& info, const std::string& partial_path, const std::vector<int64_t>& labels,
+                const ShardProvenance& p) {
+  const auto count = static_cast<int64_t>(labels.size());
+  const auto n = static_cast<uint64_t>(count);
+  h5::StagedFile staged(info.path, static_cast<int>(kShardSchemaVersion));
+  h5::File& f = staged.file();
+  {
+    h5::DataSet images = f.create_contiguous<uint8_t>(
+        "images", {n, static_cast<uint64_t>(info.channels), static_cast<uint64_t>(info.height),
+                   static_cast<uint64_t>(info.width)});
+    const std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(partial_path.c_str(), "rb"), std::fclose);
+    if (!in) throw ShardError(fmt::format("{}: cannot reopen", partial_path));
+    const int64_t per_block = std::max<int64_t>(1, (int64_t{64} << 20) / info.image_bytes());
+    std::vector<uint8_t> buf(static_cast<size_t>(per_block * info.image_bytes()));
+    for (int64_t begin = 0; begin < count; begin += per_block) {
+      const int64_t rows = std::min(per_block, count - begin);
+      const size_t bytes = static_cast<size_t>(rows * info.image_bytes());
+      if (std::fread(buf.data(), 1, bytes, in.get()) != bytes) {
+        throw ShardError(fmt::format("{}: short read", partial_path));
+      }
+      images.write_rows(static_cast<size_t>(begin), static_cast<size_t>(rows), buf.data());
+    }
+    images.set_attribute("description",
+                         "preprocessed images, uint8 N x C x H x W, contiguous so readers memory-map it; "
+                         "float input = (pixel / 255 - mean[c]) / std[c]");
+  }
+  f.write("labels", labels).set_attribute("description", "class index of each image into /class_names");
+  f.write("class_names", info.class_names).set_attribute("description", "class name of each label index");
+  if (!p.files.empty()) {
+    f.write("files", p.files).set_attribute("description", "source file of each image, relative to the dataset root");
+  }
+  if (!p.source_index.empty()) {
+    f.write("source_index", p.source_index).set_attribute("description", "index of each image in the source split");
+  }
+  if (!p.crop_boxes.empty()) {
+    f.write_array("crop_boxes", {n, 4}, p.crop_boxes.front().data())
+        .set_attribute("description",
+                       "RandomResizedCrop box of each image in source pixels: top, left, height, width");
+  }
+  if (!p.flips.empty()) f.write("flips", p.flips).set_attribute("description", "1 = horizontally flipped after the crop");
+  if (!p.fallback.empty()) {
+    f.write("fallback", p.fallback)
+        .set_attribute("description",
+                       "1 = no random box fitted in 10 attempts; RandomResizedCrop's centre-crop fallback was used");
+  }
+  f.set_attribute("split", info.split);
+  f.set_attribute("source", info.source);
+  f.set_attribute("transform", info.transform);
+  f.set_attribute("mean", info.mean);
+  f.set_attribute("std", info.std);
+  f.set_attribute("image_size", std::vector<int64_t>{info.channels, info.height, info.width});
+  f.set_attribute("count", count);
+  f.set_attribute("fingerprint", info.fingerprint);
+  if (info.seed >= 0) f.set_attribute("seed", info.seed);
+  f.set_attribute("created_by", fmt::format("qsweep {} ({})", version(), git_commit()));
+  staged.commit();
+}
+
+}  // namespace
+
 ShardInfo ShardWriter::finish(const ShardProvenance& p) {
   State& s = *s_;
   ShardInfo& info = s.info;
@@ -90,84 +155,14 @@ ShardInfo ShardWriter::finish(const ShardProvenance& p) {
   s.partial = nullptr;
   info.fingerprint = shard_fingerprint(s.images_hash.digest(), s.labels.data(), s.count);
 
-  h5::QuietErrors quiet;
-  {
-    h5::Handle file(H5Fcreate(s.tmp_path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
-    if (file.get() < 0) throw ShardError(fmt::format("{}: cannot create HDF5 file", s.tmp_path));
-    const hid_t f = file.get();
-    // /images: contiguous, allocated at creation, never filled with a fill value (we write it all).
-    const hsize_t dims[4] = {static_cast<hsize_t>(s.count), static_cast<hsize_t>(info.channels),
-                             static_cast<hsize_t>(info.height), static_cast<hsize_t>(info.width)};
-    h5::Handle space(H5Screate_simple(4, dims, nullptr), H5Sclose);
-    h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
-    H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS);
-    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
-    h5::Handle ds(H5Dcreate2(f, "images", H5T_STD_U8LE, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT), H5Dclose);
-    if (ds.get() < 0) throw ShardError(fmt::format("{}: cannot create /images", s.tmp_path));
-    std::FILE* in = std::fopen(s.partial_path.c_str(), "rb");
-    if (!in) throw ShardError(fmt::format("{}: cannot reopen", s.partial_path));
-    const int64_t per_block = std::max<int64_t>(1, (int64_t{64} << 20) / info.image_bytes());
-    std::vector<uint8_t> buf(static_cast<size_t>(per_block * info.image_bytes()));
-    for (int64_t begin = 0; begin < s.count; begin += per_block) {
-      const int64_t n = std::min(per_block, s.count - begin);
-      const size_t bytes = static_cast<size_t>(n * info.image_bytes());
-      if (std::fread(buf.data(), 1, bytes, in) != bytes) {
-        std::fclose(in);
-        throw ShardError(fmt::format("{}: short read", s.partial_path));
-      }
-      const hsize_t start[4] = {static_cast<hsize_t>(begin), 0, 0, 0};
-      const hsize_t count[4] = {static_cast<hsize_t>(n), dims[1], dims[2], dims[3]};
-      h5::Handle fspace(H5Dget_space(ds.get()), H5Sclose);
-      H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
-      h5::Handle mspace(H5Screate_simple(4, count, nullptr), H5Sclose);
-      if (H5Dwrite(ds.get(), H5T_NATIVE_UINT8, mspace.get(), fspace.get(), H5P_DEFAULT, buf.data()) < 0) {
-        std::fclose(in);
-        throw ShardError(fmt::format("{}: cannot write /images", s.tmp_path));
-      }
-    }
-    std::fclose(in);
-    h5::write_attr(ds.get(), "description",
-                   std::string("preprocessed images, uint8 N x C x H x W, contiguous so readers memory-map it; "
-                               "float input = (pixel / 255 - mean[c]) / std[c]"));
-
-    h5::write_dataset(f, "labels", {static_cast<hsize_t>(s.count)}, H5T_NATIVE_INT64, s.labels.data(),
-                      "class index of each image into /class_names");
-    h5::write_strings(f, "class_names", info.class_names, "class name of each label index");
-    if (!p.files.empty())
-      h5::write_strings(f, "files", p.files, "source file of each image, relative to the dataset root");
-    if (!p.source_index.empty()) {
-      h5::write_dataset(f, "source_index", {static_cast<hsize_t>(s.count)}, H5T_NATIVE_INT64, p.source_index.data(),
-                        "index of each image in the source split");
-    }
-    if (!p.crop_boxes.empty()) {
-      h5::write_dataset(f, "crop_boxes", {static_cast<hsize_t>(s.count), 4}, H5T_NATIVE_INT64, p.crop_boxes.data(),
-                        "RandomResizedCrop box of each image in source pixels: top, left, height, width");
-    }
-    if (!p.flips.empty()) {
-      h5::write_dataset(f, "flips", {static_cast<hsize_t>(s.count)}, H5T_NATIVE_UINT8, p.flips.data(),
-                        "1 = horizontally flipped after the crop");
-    }
-    if (!p.fallback.empty()) {
-      h5::write_dataset(f, "fallback", {static_cast<hsize_t>(s.count)}, H5T_NATIVE_UINT8, p.fallback.data(),
-                        "1 = no random box fitted in 10 attempts; RandomResizedCrop's centre-crop fallback was used");
-    }
-    h5::write_attr(f, "schema_version", std::vector<int64_t>{kShardSchemaVersion});
-    h5::write_attr(f, "split", info.split);
-    h5::write_attr(f, "source", info.source);
-    h5::write_attr(f, "transform", info.transform);
-    h5::write_attr(f, "mean", info.mean);
-    h5::write_attr(f, "std", info.std);
-    h5::write_attr(f, "image_size", std::vector<int64_t>{info.channels, info.height, info.width});
-    h5::write_attr(f, "count", std::vector<int64_t>{s.count});
-    h5::write_attr(f, "fingerprint", info.fingerprint);
-    if (info.seed >= 0) h5::write_attr(f, "seed", std::vector<int64_t>{info.seed});
-    h5::write_attr(f, "created_by", fmt::format("qsweep {} ({})", version(), git_commit()));
-    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) throw ShardError(fmt::format("{}: flush failed", s.tmp_path));
+  try {
+    write_file(info, s.partial_path, s.labels, p);
+  } catch (const h5::Error& e) {
+    throw ShardError(e.what());
+  } catch (const h5::CommitError& e) {
+    throw ShardError(e.what());
   }
   std::error_code ec;
-  std::filesystem::rename(s.tmp_path, info.path, ec);
-  if (ec) throw ShardError(fmt::format("{}: cannot rename from {}: {}", info.path, s.tmp_path, ec.message()));
   std::filesystem::remove(s.partial_path, ec);
   s.finished = true;
   return info;

@@ -24,8 +24,9 @@
 #include <thread>
 
 #include "pipeline/task.h"
-#include "results/file_commit.h"
 #include "results/store.h"
+#include "support/h5_commit.h"
+#include "support/host.h"
 #include "support/version.h"
 #include "sweep/cell_json.h"
 #include "sweep/cell_runner.h"
@@ -152,7 +153,7 @@ json execute(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std:
              const std::string& cell_text, int rank, const std::string& device) {
   results::RunInfo info;
   info.rank = rank;
-  info.host = results::host_name();
+  info.host = host_name();
   info.device = device;
   info.started = results::iso8601_now();
   sweep::Cell cell;
@@ -219,7 +220,7 @@ results::ResultsStore open_results(const std::string& path, const sweep::SweepSp
   if (fs::exists(path)) {
     std::string stored;
     {
-      results::WriterLock lock(path);  // a concurrent run is reported as such, not as a foreign sweep
+      const auto lock = results::lock_for_writing(path);  // a concurrent run is reported as such, not as a foreign sweep
       stored = results::ResultsStore(path, results::ResultsStore::Mode::kReadOnly).sweep_text();
     }
     if (!stored.empty() && stored != spec.text) {

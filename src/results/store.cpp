@@ -14,8 +14,9 @@
 #include <optional>
 
 #include "pipeline/task.h"
-#include "results/file_commit.h"
-#include "results/h5.h"
+#include "support/h5.h"
+#include "support/h5_commit.h"
+#include "support/host.h"
 #include "support/version.h"
 
 namespace qsweep::results {
@@ -171,12 +172,6 @@ std::string iso8601_now() {
   return buf;
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof(buf) - 1) != 0) return "unknown";
-  return buf;
-}
-
 TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, const RunInfo& info) {
   TaskRow r;
   r.id = cell.id, r.model = cell.model, r.backend = cell.backend;
@@ -217,10 +212,28 @@ TaskRow make_failed_row(const TaskCell& cell, const std::string& error, const Ru
 
 // ---- ResultsStore ----
 
+namespace {
+
+// Runs `commit`; a commit that failed says that the rows already written are intact.
+template <class Commit>
+void committed(Commit&& commit) {
+  try {
+    commit();
+  } catch (const h5::CommitError& e) {
+    throw ResultsError(fmt::format("{} (every row written before is intact)", e.what()));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<h5::WriterLock> lock_for_writing(const std::string& path) {
+  return std::make_unique<h5::WriterLock>(path, "results file", "give this run another --results file");
+}
+
 struct ResultsStore::Impl {
   std::string path;
   Mode mode;
-  std::optional<WriterLock> lock;  // kAppend: held for the store's lifetime
+  std::unique_ptr<h5::WriterLock> lock;  // kAppend: held for the store's lifetime
   RunRecord run;
   size_t run_index = 0;
 
@@ -237,16 +250,13 @@ struct ResultsStore::Impl {
     return *reader;
   }
 
-  // One atomic change (results/file_commit.h): `edit` works on the file in memory, whose image
+  // One atomic change (support/h5_commit.h): `edit` works on the file in memory, whose image
   // then replaces the file on disk.
   template <class Edit>
   void change(Edit&& edit) {
     require_writable();
     reader.reset();
-    h5::File f = h5::File::open_in_memory(path);
-    edit(f);
-    f.flush();
-    write_atomically(path, f.image());
+    committed([&] { h5::change_atomically(path, edit); });
   }
 
   void write_run_root_attributes(h5::File& f) const {
@@ -269,7 +279,6 @@ struct ResultsStore::Impl {
 
 namespace {
 
-// A new, empty results file at `path`, written whole by write_atomically (a crash leaves none).
 void create_parent(const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();
   if (parent.empty()) return;
@@ -278,13 +287,15 @@ void create_parent(const std::string& path) {
   if (ec) throw ResultsError(fmt::format("{}: cannot create folder '{}': {}", path, parent.string(), ec.message()));
 }
 
+// A new, empty results file at `path`, written whole (a crash leaves none).
 void create_file(const std::string& path) {
-  h5::File f = h5::File::create_in_memory(path, kSchemaVersion);
-  f.set_attribute("created", iso8601_now());
-  f.create_table("tasks", row_type());
-  f.create_table("runs", run_type(), 16);
-  f.flush();
-  write_atomically(path, f.image());
+  committed([&] {
+    h5::create_atomically(path, kSchemaVersion, [](h5::File& f) {
+      f.set_attribute("created", iso8601_now());
+      f.create_table("tasks", row_type());
+      f.create_table("runs", run_type(), 16);
+    });
+  });
 }
 
 }  // namespace
@@ -293,7 +304,7 @@ ResultsStore::ResultsStore(const std::string& path, Mode mode) {
   impl_ = std::make_unique<Impl>(path, mode);
   if (mode == Mode::kAppend) {
     create_parent(path);
-    impl_->lock.emplace(path);
+    impl_->lock = lock_for_writing(path);
     if (!std::filesystem::exists(path)) create_file(path);
   } else if (!std::filesystem::exists(path)) {
     throw ResultsError(path + ": no such results file");

@@ -1,7 +1,8 @@
 // The results file of one sweep, `results/<sweep>.h5`, written by one process (rank 0) and read
-// by anyone (qsweep render, h5py, pandas, h5dump). Appending is crash-safe: every append ends
-// with a flush, so a process killed between two appends leaves a file that opens with every row
-// appended so far; opening an existing file appends to it (resume).
+// by anyone (qsweep render, h5py, pandas, h5dump). Appending is crash-safe by design: every
+// change replaces the whole file atomically (support/h5_commit.h), so a process killed at any
+// moment leaves a file that opens with every row appended so far; opening an existing file
+// appends to it (resume).
 //
 //   results::ResultsStore store("results/demo.h5");           // creates or reopens
 //   store.write_plan(sweep_yaml_text, plan_json, planned);      // before any work
@@ -27,6 +28,10 @@
 #include <vector>
 
 #include "results/results_error.h"
+
+namespace qsweep::h5 {
+class WriterLock;
+}
 
 namespace qsweep::pipeline {
 struct TaskResult;
@@ -85,8 +90,9 @@ struct RunRecord {
 
 // "2026-11-27T10:31:58Z" for now (UTC).
 std::string iso8601_now();
-// This machine's host name.
-std::string host_name();
+// Holds the results file's writer lock (support/h5_commit.h) while alive: a second `qsweep run`
+// on the same file is refused with the first one's pid and host.
+std::unique_ptr<h5::WriterLock> lock_for_writing(const std::string& path);
 
 class ResultsStore {
  public:

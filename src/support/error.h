@@ -1,5 +1,5 @@
 // The root of qsweep's exceptions. Each layer throws its own subclass (QuantError, ShardError,
-// SweepError, H5Error, ...) whose message names the file/line/key, the value and what was
+// SweepError, h5::Error, ...) whose message names the file/line/key, the value and what was
 // expected; only src/cli maps them to exit codes.
 #pragma once
 

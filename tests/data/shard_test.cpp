@@ -90,6 +90,27 @@ TEST(Shard, RoundTrip) {
   EXPECT_THROW(s.images_u8(8, 3), ShardError);
 }
 
+// A shard written before the one HDF5 layer (commit 1561eda: fixed-length string attributes,
+// int64[1] schema_version; tests/data/fixtures/README.md) opens, verifies and matches what today's
+// writer records for the same images.
+TEST(Shard, ShardsWrittenBeforeTheOneHdf5LayerStillOpen) {
+  const Shard old = Shard::open(std::string(QSWEEP_SOURCE_DIR) + "/tests/data/fixtures/shard_before_h5_merge.h5");
+  EXPECT_NO_THROW(old.verify());
+  const std::string path = test::fresh_dir("shard_legacy") + "/val.h5";
+  const ShardInfo now = write_small(path, 10);
+  const auto& info = old.info();
+  EXPECT_EQ(info.fingerprint, now.fingerprint);
+  EXPECT_EQ(info.split, "val");
+  EXPECT_EQ(info.source, "synthetic");
+  EXPECT_EQ(info.class_names, now.class_names);
+  EXPECT_EQ(info.mean, now.mean);
+  EXPECT_EQ(info.count, 10);
+  const auto p = old.provenance(), q = Shard::open(path).provenance();
+  EXPECT_EQ(p.files, q.files);
+  EXPECT_EQ(p.crop_boxes, q.crop_boxes);
+  EXPECT_EQ(p.flips, q.flips);
+}
+
 TEST(Shard, ViewOutlivesShardAndWritesStayPrivate) {
   const std::string path = test::fresh_dir("shard_view") + "/val.h5";
   write_small(path, 4);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The results file's guarantees under failure (results/file_commit.h): 20 kill -9 of rank 0 at
+# The results file's guarantees under failure (support/h5_commit.h): 20 kill -9 of rank 0 at
 # random moments, each followed by a readability check with h5py (every row seen before is still
 # there), then a resume to completion with no lost or duplicated row; a second writer refused;
 # a results file of another sweep refused (and --new-file moving it aside); a full disk

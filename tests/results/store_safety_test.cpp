@@ -6,8 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "results/file_commit.h"
-#include "results/h5.h"
+#include "support/h5.h"
 #include "results/store.h"
 #include "temp_dir.h"
 

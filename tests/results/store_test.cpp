@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "pipeline/task.h"
-#include "results/h5.h"
+#include "support/h5.h"
 #include "results/store.h"
 #include "temp_dir.h"
 
@@ -39,64 +39,6 @@ pipeline::TaskResult result(int64_t top1, int64_t top5, int64_t total) {
   a.scale = {0.05f}, a.zero_point = {3}, a.min_val = {-0.1f}, a.max_val = {12.5f};
   r.quantizers = {w, a};
   return r;
-}
-
-TEST(H5, TypedValuesAttributesAndParents) {
-  TempDir dir;
-  {
-    auto f = h5::File::create(dir.file("a.h5"), 7);
-    f.write("a/b/c/ints", std::vector<int32_t>{1, 2, 3});
-    f.write("a/b/d", 2.5);
-    f.write("a/name", "resnet18");
-    f.write("a/names", std::vector<std::string>{"x", "yy", ""});
-    f.write("a/empty", std::vector<float>{});
-    f.write("a/b/d", 3.5);  // replaces
-    auto g = f.group("a/b");
-    g.set_attribute("bits", int64_t{4});
-    g.set_attribute("label", "MinMax");
-    g.set_attribute("range", std::vector<double>{-1, 1});
-  }
-  auto f = h5::File::open(dir.file("a.h5"));
-  EXPECT_EQ(f.schema_version(), 7);
-  EXPECT_EQ(f.read<std::vector<int32_t>>("a/b/c/ints"), (std::vector<int32_t>{1, 2, 3}));
-  EXPECT_EQ(f.read<double>("/a/b/d"), 3.5);
-  EXPECT_EQ(f.read<std::string>("a/name"), "resnet18");
-  EXPECT_EQ(f.read<std::vector<std::string>>("a/names"), (std::vector<std::string>{"x", "yy", ""}));
-  EXPECT_TRUE(f.read<std::vector<float>>("a/empty").empty());
-  auto g = f.open_group("a/b");
-  EXPECT_EQ(g.path(), "/a/b");
-  EXPECT_EQ(g.attribute<int64_t>("bits"), 4);
-  EXPECT_EQ(g.attribute<std::string>("label"), "MinMax");
-  EXPECT_EQ(g.attribute<std::vector<double>>("range"), (std::vector<double>{-1, 1}));
-  EXPECT_EQ(f.children("a"), (std::vector<std::string>{"b", "empty", "name", "names"}));
-  EXPECT_TRUE(f.exists("a/b/c/ints"));
-  EXPECT_FALSE(f.exists("a/x/y"));
-}
-
-TEST(H5, ErrorsNameFileAndObject) {
-  TempDir dir;
-  auto f = h5::File::create(dir.file("e.h5"), 1);
-  f.write("v", std::vector<double>{1, 2});
-  try {
-    f.read<double>("v");
-    FAIL() << "no error";
-  } catch (const H5Error& e) {
-    EXPECT_NE(std::string(e.what()).find("e.h5:/v: shape [2] does not fit"), std::string::npos) << e.what();
-  }
-  try {
-    f.read<std::vector<float>>("missing/v");
-    FAIL() << "no error";
-  } catch (const H5Error& e) {
-    EXPECT_NE(std::string(e.what()).find("e.h5:/missing/v: no such dataset"), std::string::npos) << e.what();
-  }
-  EXPECT_THROW(f.write("v/w", 1.0), H5Error);  // a dataset is not a group: HDF5's own stack in the message
-  std::ofstream(dir.file("not.h5")) << "hello";
-  try {
-    h5::File::open(dir.file("not.h5"));
-    FAIL() << "no error";
-  } catch (const H5Error& e) {
-    EXPECT_NE(std::string(e.what()).find("not.h5: not an HDF5 file"), std::string::npos) << e.what();
-  }
 }
 
 TEST(ResultsStore, CreateAppendReopenReadBack) {

@@ -1,15 +1,22 @@
-// A small typed RAII wrapper over the HDF5 C API, shaped like HighFive (which bookworm does not
-// package; STYLE rule 12). Values infer their HDF5 type and shape; missing parent groups are
-// created; every failure throws H5Error carrying HDF5's error stack.
+// qsweep's one HDF5 layer: a small typed RAII wrapper over the HDF5 C API, shaped like HighFive
+// (which bookworm does not package; STYLE rule 12), used by the shards (src/data) and the results
+// files (src/results) alike. Values infer their HDF5 type and shape; missing parent groups are
+// created; every failure throws h5::Error naming the file and the object, with HDF5's own error
+// stack (HDF5's automatic printing is switched off once, on first use).
 //
 //   auto f = h5::File::create("results/demo.h5", /*schema_version=*/1);
 //   f.write("task/ab12/quantizers/conv1.weight_fake_quant/scale", std::vector<float>{0.1f, 0.2f});
 //   f.set_attribute("sweep", "demo");
 //   auto scale = f.read<std::vector<float>>("task/ab12/quantizers/conv1.weight_fake_quant/scale");
 //
-// Supported values: int32_t, int64_t, uint8_t, float, double, std::string (variable-length UTF-8)
-// and std::vector of any of them (one-dimensional). Tables of records go through CompoundType and
-// DataSet::append (extendible, chunked, one dimension).
+// Supported values: int32_t, int64_t, uint8_t, float, double, std::string (variable-length UTF-8
+// on write; fixed-length strings are read too) and std::vector of any of them. Vectors are one
+// dimension unless written with write_array() and a shape; read<std::vector<T>> returns every
+// element of a dataset of any shape in C order. Tables of records go through CompoundType and
+// DataSet::append (extendible, chunked, one dimension). Data meant to be memory-mapped goes
+// through create_contiguous() and DataSet::storage().
+//
+// How files reach the disk (atomically, one writer at a time) is h5_commit.h's business.
 //
 // The hdf5.h header stays out of this file: `hid` is HDF5's hid_t (int64_t since 1.10, checked
 // in h5.cpp), so callers do not need HDF5's include directories.
@@ -17,15 +24,24 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
-#include "results/results_error.h"
+#include "support/error.h"
 
-namespace qsweep::results::h5 {
+namespace qsweep::h5 {
+
+class Error : public qsweep::Error {
+ public:
+  using qsweep::Error::Error;
+};
 
 using hid = int64_t;
+
+// True when `path` exists and starts with an HDF5 signature.
+bool is_hdf5(const std::string& path);
 
 // Owns one HDF5 identifier (file, group, dataset, attribute, type, space or property list) and
 // closes it with the matching H5?close.
@@ -55,12 +71,17 @@ struct IsVector : std::false_type {};
 template <class T>
 struct IsVector<std::vector<T>> : std::true_type {};
 
+template <class T>
+constexpr bool kNumber = std::is_arithmetic_v<T> && !std::is_same_v<T, bool>;
+
 // A value seen as HDF5 data: element type, shape (empty = scalar) and memory.
 struct Raw {
   hid type = -1;
   std::vector<uint64_t> dims;
   const void* data = nullptr;
 };
+
+size_t element_count(const std::vector<uint64_t>& dims);
 }  // namespace detail
 
 // Anything that carries attributes: files (their root group), groups, datasets.
@@ -111,13 +132,42 @@ class CompoundType {
   size_t size_;
 };
 
+// What a dataset's elements are in the file.
+struct ElementType {
+  enum class Kind { kInteger, kFloat, kString, kCompound, kOther };
+  Kind kind = Kind::kOther;
+  size_t size = 0;  // bytes
+  bool is_signed = false;
+  template <class T>
+  bool is() const {
+    static_assert(detail::kNumber<T>);
+    return kind == (std::is_integral_v<T> ? Kind::kInteger : Kind::kFloat) && size == sizeof(T) &&
+           is_signed == std::is_signed_v<T>;
+  }
+  std::string text() const;  // "uint8", "float64", "string", ...
+};
+
+// How a dataset is stored: a contiguous, unfiltered dataset with storage allocated can be read
+// straight from the file at `offset` (memory-mapped) without HDF5.
+struct Storage {
+  bool contiguous = false;
+  int filters = 0;
+  std::optional<uint64_t> offset;  // byte offset in the file; none when unallocated or not contiguous
+};
+
 // A dataset. Tables (one dimension, extendible) grow with append(); every other dataset is
-// written whole through Node::write.
+// written whole through Node::write, or row range by row range (write_rows) after
+// Node::create_contiguous.
 class DataSet : public Object {
  public:
   explicit DataSet(Handle h) : Object(std::move(h)) {}
-  // Number of records (first dimension).
+  // The shape (empty for a scalar).
+  std::vector<uint64_t> dims() const;
+  // Number of records (first dimension; 1 for a scalar).
   size_t size() const;
+  ElementType element_type() const;
+  Storage storage() const;
+
   // Appends `n` records laid out as `type` describes; the dataset must be extendible.
   void append(const CompoundType& type, const void* records, size_t n);
   // Overwrites records [first, first + n), which must exist.
@@ -126,6 +176,17 @@ class DataSet : public Object {
   // by HDF5: release them with reclaim() once copied.
   void read(const CompoundType& type, void* out, size_t first, size_t n) const;
   void reclaim(const CompoundType& type, void* records, size_t n) const;
+
+  // Overwrites rows [first, first + n) along the first dimension of a dataset of any shape;
+  // `data` holds n rows in C order.
+  template <class T>
+  void write_rows(size_t first, size_t n, const T* data) {
+    static_assert(detail::kNumber<T>, "h5: unsupported element type");
+    write_slab(native_type<T>(), data, first, n);
+  }
+
+ private:
+  void write_slab(hid mem_type, const void* data, size_t first, size_t n);
 };
 
 class Group;
@@ -143,22 +204,37 @@ class Node : public Object {
   std::vector<std::string> children(const std::string& path = ".") const;
   void remove(const std::string& path);
 
+  // Writes a value whole; the dataset is returned for its attributes (e.g. a description).
   template <class T>
-  void write(const std::string& path, const T& value);
-  void write(const std::string& path, const char* value) { write(path, std::string(value)); }
+  DataSet write(const std::string& path, const T& value);
+  DataSet write(const std::string& path, const char* value) { return write(path, std::string(value)); }
+  // Writes `count(dims)` elements from `data` as a dataset of shape `dims`.
+  template <class T>
+  DataSet write_array(const std::string& path, const std::vector<uint64_t>& dims, const T* data) {
+    static_assert(detail::kNumber<T>, "h5: unsupported element type");
+    return write_raw(path, {native_type<T>(), dims, data});
+  }
   template <class T>
   T read(const std::string& path) const;
 
   // A one-dimensional, chunked, unlimited dataset of records, initially empty.
   DataSet create_table(const std::string& path, const CompoundType& type, size_t chunk_rows = 64);
+  // A contiguous, unfiltered dataset of shape `dims`, its storage allocated now and never
+  // filled (the caller writes every row with DataSet::write_rows), so readers can map it.
+  template <class T>
+  DataSet create_contiguous(const std::string& path, const std::vector<uint64_t>& dims) {
+    static_assert(detail::kNumber<T>, "h5: unsupported element type");
+    return create_contiguous_raw(path, native_type<T>(), dims);
+  }
 
  protected:
   Node() = default;
   explicit Node(Handle h) : Object(std::move(h)) {}
-  void write_raw(const std::string& path, const detail::Raw& raw);
-  void write_strings(const std::string& path, const std::vector<std::string>& values, bool scalar);
+  DataSet write_raw(const std::string& path, const detail::Raw& raw);
+  DataSet write_strings(const std::string& path, const std::vector<std::string>& values, bool scalar);
   std::vector<uint64_t> read_raw(const std::string& path, hid mem_type, void* out, size_t capacity) const;
   std::vector<std::string> read_strings(const std::string& path, bool scalar) const;
+  DataSet create_contiguous_raw(const std::string& path, hid type, const std::vector<uint64_t>& dims);
 };
 
 class Group : public Node {
@@ -171,18 +247,17 @@ class File : public Node {
   enum class Mode { kReadOnly, kReadWrite };
   // Creates (truncates) `path` and stamps the root attribute `schema_version`.
   static File create(const std::string& path, int schema_version);
-  // Opens an existing file; throws H5Error if it is missing, not HDF5, or has no schema_version.
+  // Opens an existing file; throws h5::Error if it is missing, not HDF5, or has no schema_version.
   static File open(const std::string& path, Mode mode = Mode::kReadOnly);
   // The same two in memory (HDF5's core driver, no backing store): nothing is ever written to
-  // disk by HDF5; image() gives the file's bytes for the caller to write (results/file_commit.h),
-  // so a failed write is the caller's own error, never a half-written HDF5 file.
+  // disk by HDF5; image() gives the file's bytes for h5_commit.h to write, so a failed write is
+  // our own error, never a half-written HDF5 file.
   static File create_in_memory(const std::string& name, int schema_version);
   static File open_in_memory(const std::string& path);
   // The complete file as bytes (after flush()).
   std::vector<char> image() const;
   int schema_version() const { return attribute<int32_t>("schema_version"); }
-  // Pushes every buffered change to the operating system (H5Fflush, global scope): a process
-  // killed after this returns leaves a file that opens with everything written so far.
+  // Pushes every buffered change to the operating system (H5Fflush, global scope).
   void flush();
   const std::string& name() const { return name_; }
 
@@ -195,20 +270,20 @@ class File : public Node {
 // ---- template definitions ----
 
 template <class T>
-void Node::write(const std::string& path, const T& value) {
+DataSet Node::write(const std::string& path, const T& value) {
   if constexpr (std::is_same_v<T, std::string>) {
-    write_strings(path, {value}, true);
+    return write_strings(path, {value}, true);
   } else if constexpr (detail::IsVector<T>::value) {
     using E = typename T::value_type;
     if constexpr (std::is_same_v<E, std::string>) {
-      write_strings(path, value, false);
+      return write_strings(path, value, false);
     } else {
-      static_assert(std::is_arithmetic_v<E> && !std::is_same_v<E, bool>, "h5: unsupported element type");
-      write_raw(path, {native_type<E>(), {value.size()}, value.data()});
+      static_assert(detail::kNumber<E>, "h5: unsupported element type");
+      return write_raw(path, {native_type<E>(), {value.size()}, value.data()});
     }
   } else {
-    static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "h5: unsupported value type");
-    write_raw(path, {native_type<T>(), {}, &value});
+    static_assert(detail::kNumber<T>, "h5: unsupported value type");
+    return write_raw(path, {native_type<T>(), {}, &value});
   }
 }
 
@@ -221,15 +296,15 @@ T Node::read(const std::string& path) const {
     if constexpr (std::is_same_v<E, std::string>) {
       return read_strings(path, false);
     } else {
-      static_assert(std::is_arithmetic_v<E> && !std::is_same_v<E, bool>, "h5: unsupported element type");
+      static_assert(detail::kNumber<E>, "h5: unsupported element type");
       T out;
       auto dims = read_raw(path, native_type<E>(), nullptr, 0);  // shape only
-      out.resize(dims.empty() ? 1 : dims[0]);
+      out.resize(detail::element_count(dims));
       read_raw(path, native_type<E>(), out.data(), out.size());
       return out;
     }
   } else {
-    static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "h5: unsupported value type");
+    static_assert(detail::kNumber<T>, "h5: unsupported value type");
     T out{};
     read_raw(path, native_type<T>(), &out, 1);
     return out;
@@ -242,10 +317,10 @@ void Object::set_attribute(const std::string& name, const T& value) {
     set_attribute_strings(name, {value});
   } else if constexpr (detail::IsVector<T>::value) {
     using E = typename T::value_type;
-    static_assert(std::is_arithmetic_v<E> && !std::is_same_v<E, bool>, "h5: unsupported attribute element type");
+    static_assert(detail::kNumber<E>, "h5: unsupported attribute element type");
     set_attribute_raw(name, {native_type<E>(), {value.size()}, value.data()});
   } else {
-    static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>, "h5: unsupported attribute type");
+    static_assert(detail::kNumber<T>, "h5: unsupported attribute type");
     set_attribute_raw(name, {native_type<T>(), {}, &value});
   }
 }
@@ -258,7 +333,7 @@ T Object::attribute(const std::string& name) const {
     using E = typename T::value_type;
     T out;
     auto dims = attribute_dims(name, native_type<E>(), nullptr, 0);
-    out.resize(dims.empty() ? 1 : dims[0]);
+    out.resize(detail::element_count(dims));
     attribute_dims(name, native_type<E>(), out.data(), out.size());
     return out;
   } else {
@@ -268,4 +343,4 @@ T Object::attribute(const std::string& name) const {
   }
 }
 
-}  // namespace qsweep::results::h5
+}  // namespace qsweep::h5

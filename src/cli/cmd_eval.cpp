@@ -1,10 +1,12 @@
 // `qsweep eval`: one PTQ task from the command line, no MPI — the building block of every sweep.
 // Prints a summary and, with --json, writes the full result (accuracy, phase times, every
-// quantizer's bits, range, scale and zero point).
+// quantizer's bits, range, scale and zero point; with --deploy-check the integer run and its
+// per-layer gaps).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 #include "cli/commands.h"
@@ -22,6 +24,7 @@ struct EvalArgs {
   sweep::Cell cell;
   models::ModelOptions model_options;
   int calibration_batches = 16, batch_size = 64, eval_batch_size = 100;
+  bool deploy_check = false;
 };
 
 nlohmann::json to_json(const pipeline::TaskResult& r) {
@@ -32,12 +35,57 @@ nlohmann::json to_json(const pipeline::TaskResult& r) {
   j["top5_count"] = r.accuracy.top5;
   j["total"] = r.accuracy.total;
   j["seconds"] = r.seconds;
+  if (r.deploy) {
+    const auto& d = *r.deploy;
+    auto& k = j["deploy_check"];
+    k["engine"] = d.engine;
+    k["refused"] = d.refused;
+    k["seconds"] = d.seconds;
+    if (d.ran()) {
+      k["int_top1"] = d.integer.top1_percent();
+      k["int_top5"] = d.integer.top5_percent();
+      k["int_top1_count"] = d.integer.top1;
+      k["agree"] = d.agreement();
+      k["agree_count"] = d.agree;
+      for (const auto& l : d.layers) {
+        k["layers"].push_back({{"node", l.node},
+                               {"how", l.how},
+                               {"scale", l.scale},
+                               {"max_abs_diff", l.max_abs_diff},
+                               {"differing", l.differing},
+                               {"isolated_max_abs_diff", l.isolated_max_abs_diff},
+                               {"isolated_differing", l.isolated_differing}});
+      }
+    }
+  }
   for (const auto& q : r.quantizers) {
     j["quantizers"].push_back({{"name", q.name}, {"is_weight", q.is_weight}, {"bits", q.bits}, {"qmin", q.qmin},
                                {"qmax", q.qmax}, {"min", q.min_val}, {"max", q.max_val}, {"scale", q.scale},
                                {"zero_point", q.zero_point}});
   }
   return j;
+}
+
+// The integer run beside the simulated one, and the layers whose integer output differs most.
+void print_deploy(const pipeline::DeployResult& d, const pipeline::Accuracy& simulated) {
+  if (!d.ran()) {
+    fmt::print("deploy check ({}): refused: {}\n", d.engine, d.refused);
+    return;
+  }
+  fmt::print("deploy check ({}): integer top-1 {:.2f}% ({}/{}), simulated {:.2f}%, gap {:+.2f}, agreement {:.2f}% "
+             "({:.1f} s)\n",
+             d.engine, d.integer.top1_percent(), d.integer.top1, d.integer.total, simulated.top1_percent(),
+             d.integer.top1_percent() - simulated.top1_percent(), 100.0 * d.agreement(), d.seconds);
+  auto worst = d.layers;
+  std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) { return a.max_abs_diff > b.max_abs_diff; });
+  if (worst.size() > 5) worst.resize(5);
+  fmt::print("  largest per-layer gaps on the first batch, accumulated | the layer's own (--json has every layer):\n");
+  const auto steps = [](double d, double scale) { return scale > 0 ? fmt::format(" ({:.0f} steps)", d / scale) : ""; };
+  for (const auto& l : worst) {
+    fmt::print("  {:<44} max |int - sim| {:.4g}{}, {:.2f} % differ | {:.4g}{}, {:.2f} % differ\n", l.node,
+               l.max_abs_diff, steps(l.max_abs_diff, l.scale), 100 * l.differing, l.isolated_max_abs_diff,
+               steps(l.isolated_max_abs_diff, l.scale), 100 * l.isolated_differing);
+  }
 }
 
 void validate(const EvalArgs& a) {
@@ -63,6 +111,7 @@ void run(EvalArgs a) {
   spec.data = {a.eval, a.calibration, a.calibration_batches, a.batch_size, a.eval_batch_size};
   spec.models.push_back({a.model, models::model_info(a.model).name, a.weights, a.model_options});
   a.cell.model = a.model;
+  if (a.deploy_check) a.cell.options.deploy_check = "int8";
   a.cell.backend = quant::backend(a.cell.backend).name;
   sweep::CellRunner runner(spec, c10::Device(c10::kCPU));
   const auto r = runner.run(a.cell);
@@ -70,6 +119,7 @@ void run(EvalArgs a) {
              a.cell.a_calib, a.cell.wbit, a.cell.abit, r.accuracy.top1_percent(), r.accuracy.top1, r.accuracy.total,
              r.accuracy.top5_percent());
   for (const auto& [phase, s] : r.seconds) fmt::print("  {:<22} {:8.2f} s\n", phase, s);
+  if (r.deploy) print_deploy(*r.deploy, r.accuracy);
   if (!a.json_out.empty()) {
     auto j = to_json(r);
     j["model"] = a.model;
@@ -121,6 +171,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--eval-batch-size", a->eval_batch_size, "evaluation batch size")->capture_default_str()
       ->check(CLI::Range(1, 65536));
   add_model_options(cmd, a->model_options);
+  cmd->add_flag("--deploy-check", a->deploy_check,
+               "also run the quantized cell in integer arithmetic (LibTorch's onednn/qnnpack kernels) and report\n"
+               "its top-1, the agreement with the simulated predictions and the per-layer gaps");
   cmd->add_option("--json", a->json_out, "write the full result here");
   cmd->callback([a] { run(*a); });
 }

@@ -38,7 +38,8 @@ void add_selection_options(CLI::App* cmd, SelectionArgs& a) {
                   "(keys: model, backend, w_calib, a_calib, wbit, abit; the plan in the results file stays whole)");
   cmd->add_option("--set", a.set,
                   "override an option in every cell, validated as in the file: --set a_p=2.4 --set iterations=100\n"
-                  "(keys: w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob, seed;\n"
+                  "(keys: w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob,\n"
+                  "deploy_check (int8: also run each cell in integer arithmetic), seed;\n"
                   "part of the task ids, and recorded in the stored sweep text)");
 }
 

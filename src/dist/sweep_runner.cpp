@@ -55,6 +55,10 @@ json receive(int source, int tag, MPI_Status* status) {
   return json::parse(s);
 }
 
+// JSON has no NaN (nlohmann writes it as null): a number that was not measured travels as null.
+json number_to_json(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+double number_from_json(const json& j) { return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>(); }
+
 json row_to_json(const results::TaskRow& r) {
   return {{"id", r.id},         {"model", r.model},       {"backend", r.backend},     {"w_calib", r.w_calib},
           {"a_calib", r.a_calib}, {"wbit", r.wbit},       {"abit", r.abit},           {"status", r.status},
@@ -63,7 +67,9 @@ json row_to_json(const results::TaskRow& r) {
           {"scw", r.seconds_calibrate_weights}, {"sr", r.seconds_reconstruct}, {"se", r.seconds_evaluate},
           {"st", r.seconds_total}, {"rank", r.rank},      {"host", r.host},           {"device", r.device},
           {"error", r.error},   {"started", r.started},   {"finished", r.finished},
-          {"weights_sha256", r.weights_sha256}, {"data_fingerprint", r.data_fingerprint}};
+          {"weights_sha256", r.weights_sha256}, {"data_fingerprint", r.data_fingerprint},
+          {"deploy", r.deploy}, {"int_top1", number_to_json(r.int_top1)}, {"int_top1_count", r.int_top1_count},
+          {"agree", number_to_json(r.agree)}, {"sdc", r.seconds_deploy_check}};
 }
 
 results::TaskRow row_from_json(const json& j) {
@@ -77,6 +83,9 @@ results::TaskRow row_from_json(const json& j) {
   r.seconds_total = j.at("st"); r.rank = j.at("rank"); r.host = j.at("host"); r.device = j.at("device");
   r.error = j.at("error"); r.started = j.at("started"); r.finished = j.at("finished");
   r.weights_sha256 = j.at("weights_sha256"); r.data_fingerprint = j.at("data_fingerprint");
+  r.deploy = j.at("deploy"); r.int_top1 = number_from_json(j.at("int_top1"));
+  r.int_top1_count = j.at("int_top1_count"); r.agree = number_from_json(j.at("agree"));
+  r.seconds_deploy_check = j.at("sdc");
   return r;
 }
 
@@ -185,6 +194,9 @@ class Progress {
     std::string error = row.error.substr(0, 200);
     std::replace(error.begin(), error.end(), '\n', ' ');  // one line per task
     std::string what = row.ok() ? fmt::format("top-1 {:6.2f}  top-5 {:6.2f}", row.top1, row.top5) : "FAILED: " + error;
+    if (row.ok() && !row.deploy.empty()) {
+      what += std::isnan(row.int_top1) ? "  int refused" : fmt::format("  int {:6.2f}", row.int_top1);
+    }
     os_ << fmt::format("[{:>3}/{}] {:<16} {:<10} {:<10} {:<20} w{:<2} a{:<2} {}  ({:.1f} s, rank {})  failed {}  ETA {:.0f} s\n",
                        done_, total_, row.model, row.backend, row.w_calib, row.a_calib, row.wbit, row.abit, what,
                        row.seconds_total, row.rank, failed_, eta)

@@ -11,6 +11,7 @@
 
 #include "graph/executor.h"
 #include "pipeline/calibrators.h"
+#include "pipeline/deploy_check.h"
 #include "quant/quantized_model.h"
 
 namespace qsweep::pipeline {
@@ -176,6 +177,16 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskDat
   for (const auto& w : qm.weights) result.quantizers.push_back(record(w.quantizer, true));
   measure_sqnr(qm, data.calibration_batches().front(), result.quantizers);
   result.seconds["measure_sqnr"] = clock.lap();
+  if (spec.deploy_check) {
+    result.deploy = deploy_check(qm, data);
+    // The check evaluates the simulated model again; a different count would mean the row's
+    // numbers are not reproducible, which no deployment figure can excuse.
+    if (result.deploy->ran() && result.deploy->simulated.top1 != result.accuracy.top1) {
+      throw TaskError(fmt::format("deploy check: the simulated model counted {} top-1 hits, the task {}",
+                                  result.deploy->simulated.top1, result.accuracy.top1));
+    }
+    result.seconds["deploy_check"] = clock.lap();
+  }
   return result;
 }
 

@@ -11,6 +11,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,7 @@ struct TaskSpec {
   // algorithm none unless set here or implied by calib.w_observer.
   quant::reconstruct::ReconstructionConfig reconstruction;
   bool fp32 = false;          // the FP32 row: no quantizers at all
+  bool deploy_check = false;  // also run the cell in integer arithmetic (deploy_check.h)
   std::string model_key;      // identifies model + weights for the activation cache (name + sha256)
 };
 
@@ -86,6 +88,31 @@ struct QuantizerRecord {
   double sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };
 
+// One node's integer output against its fake-quant output on the first evaluation batch:
+// accumulated (the integer network run freely: this layer's gap plus the drift before it) and
+// isolated (every quantizer before it fed the simulated values: this layer's own gap).
+struct LayerGap {
+  std::string node, how;
+  double scale = 0;  // the scale of the quantizer at this node (0 when it is not one): gaps in steps
+  // Largest |integer − simulated|, and the fraction of elements that differ (by half a step or
+  // more; float values: by 1e-5 of their largest magnitude).
+  double max_abs_diff = 0, differing = 0;
+  double isolated_max_abs_diff = 0, isolated_differing = 0;
+};
+
+// What the deployment check of a cell found (deploy_check.h).
+struct DeployResult {
+  std::string engine;   // "onednn", "qnnpack"
+  std::string refused;  // why the cell cannot run in integer arithmetic; empty when it ran
+  Accuracy simulated, integer;
+  int64_t agree = 0;    // images whose integer top-1 class equals the simulated one
+  double seconds = 0;   // conversion plus the integer evaluation
+  std::vector<LayerGap> layers;
+
+  bool ran() const { return refused.empty(); }
+  double agreement() const { return integer.total ? static_cast<double>(agree) / integer.total : 0.0; }
+};
+
 struct TaskResult {
   Accuracy accuracy;
   // per phase: prepare, calibrate_activations, calibrate_weights, [reconstruct,] evaluate
@@ -93,6 +120,7 @@ struct TaskResult {
   quant::reconstruct::ReconstructionReport reconstruction;  // empty without reconstruction
   std::vector<QuantizerRecord> quantizers;
   bool activation_stats_reused = false;
+  std::optional<DeployResult> deploy;  // when TaskSpec::deploy_check asked for it
 };
 
 // FP32 activation ranges per quantizer, keyed by model, data, backend, observer and bits: the same

@@ -3,8 +3,9 @@
 //   W_calibration,A_calibration,Backend,wbit,abit,resnet18,resnet50
 //   None,None,Academic,32,32,71.06,77.94
 //
-// With anchors each model has three columns: <model>,<model>_published,<model>_delta. A missing
-// value is "-" (pandas: read_csv(path, na_values="-")).
+// With anchors each model has three columns: <model>,<model>_published,<model>_delta; with
+// --deploy two more: <model>_int (integer top-1, or "refused") and <model>_int_gap (integer −
+// simulated). A missing value is "-" (pandas: read_csv(path, na_values="-")).
 #include <ostream>
 #include <string>
 
@@ -28,6 +29,10 @@ class CsvRenderer final : public Renderer {
         header.push_back(m + "_published");
         header.push_back(m + "_delta");
       }
+      if (context.deploy) {
+        header.push_back(m + "_int");
+        header.push_back(m + "_int_gap");
+      }
     }
     line(header);
   }
@@ -40,6 +45,10 @@ class CsvRenderer final : public Renderer {
         if (context_.anchors) {
           cells.push_back(format_percent(c.anchor));
           cells.push_back(format_delta(c.delta));
+        }
+        if (context_.deploy) {
+          cells.push_back(c.deploy_refused ? "refused" : format_percent(c.int_top1));
+          cells.push_back(format_delta(c.int_gap));
         }
       }
       line(cells);

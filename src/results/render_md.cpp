@@ -33,7 +33,7 @@ class MdRenderer final : public Renderer {
     out_ << "|\n";
     for (const auto& row : rows) {
       auto cells = key_cells(row);
-      for (const auto& c : row.cells) cells.push_back(format_cell(c, context_.anchors));
+      for (const auto& c : row.cells) cells.push_back(format_cell(c, context_));
       line(cells);
     }
   }

@@ -32,7 +32,7 @@ class RstRenderer final : public Renderer {
     std::vector<std::vector<std::string>> lines = {header_cells(context_)};
     for (const auto& row : rows) {
       auto cells = key_cells(row);
-      for (const auto& c : row.cells) cells.push_back(format_cell(c, context_.anchors));
+      for (const auto& c : row.cells) cells.push_back(format_cell(c, context_));
       lines.push_back(std::move(cells));
     }
     std::vector<size_t> width(lines.front().size(), 0);

@@ -49,11 +49,16 @@ std::string format_percent(const std::optional<double>& v) { return v ? fmt::for
 
 std::string format_delta(const std::optional<double>& v) { return v ? fmt::format("{:+.2f}", *v) : "-"; }
 
-std::string format_cell(const TableCell& cell, bool with_anchor) {
+std::string format_cell(const TableCell& cell, const RenderContext& context) {
   std::string s = format_percent(cell.top1);
-  if (!with_anchor || !cell.anchor) return s;
-  if (!cell.delta) return fmt::format("{} ({:.2f})", s, *cell.anchor);
-  return fmt::format("{} ({:.2f}, {})", s, *cell.anchor, format_delta(cell.delta));
+  if (context.anchors && cell.anchor) {
+    s = cell.delta ? fmt::format("{} ({:.2f}, {})", s, *cell.anchor, format_delta(cell.delta))
+                   : fmt::format("{} ({:.2f})", s, *cell.anchor);
+  }
+  if (!context.deploy || !cell.top1) return s;
+  if (cell.deploy_refused) return s + " / refused";
+  if (!cell.int_top1) return s + " / -";
+  return fmt::format("{} / {} ({})", s, format_percent(cell.int_top1), format_delta(cell.int_gap));
 }
 
 std::vector<std::string> header_cells(const RenderContext& context) {

@@ -9,6 +9,9 @@
 // With anchors, rst and md cells read "70.93 (71.06, -0.13)" = ours (published, ours − published);
 // "70.93" when there is no published number, "- (71.06)" when only the published one exists.
 // csv gives each model three columns instead: <model>, <model>_published, <model>_delta.
+// With --deploy, cells add " / <integer top-1> (<integer − simulated>)": "70.93 / 70.88 (-0.05)",
+// " / refused" when the cell cannot run in integer arithmetic, " / -" when it was not checked;
+// csv adds <model>_int and <model>_int_gap.
 #pragma once
 
 #include <iosfwd>
@@ -41,7 +44,7 @@ void render(const ResultsTable& table, Renderer& renderer);
 // Shared cell formatting (text only, no arithmetic): "70.93", "-", "70.93 (71.06, -0.13)".
 std::string format_percent(const std::optional<double>& v);
 std::string format_delta(const std::optional<double>& v);
-std::string format_cell(const TableCell& cell, bool with_anchor);
+std::string format_cell(const TableCell& cell, const RenderContext& context);
 // The header: W_calibration, A_calibration, Backend, wbit, abit, then the models.
 std::vector<std::string> header_cells(const RenderContext& context);
 // The first five cells of a row: labels and bits.

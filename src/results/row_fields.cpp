@@ -33,7 +33,12 @@ std::vector<RowField> row_fields(const TaskRow& r) {
           {"started", r.started},
           {"finished", r.finished},
           {"weights_sha256", r.weights_sha256},
-          {"data_fingerprint", r.data_fingerprint}};
+          {"data_fingerprint", r.data_fingerprint},
+          {"deploy", r.deploy},
+          {"int_top1", r.int_top1},
+          {"int_top1_count", r.int_top1_count},
+          {"agree", r.agree},
+          {"seconds_deploy_check", r.seconds_deploy_check}};
 }
 
 std::vector<std::string> row_field_names() {

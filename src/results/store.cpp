@@ -3,10 +3,10 @@
 // appends that end in a flush, and read-back with "newest row per id wins".
 #include "results/store.h"
 
-#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <ctime>
 #include <filesystem>
@@ -44,6 +44,10 @@ struct RowRecord {
   const char* finished;
   const char* weights_sha256;
   const char* data_fingerprint;
+  const char* deploy;
+  double int_top1;
+  int64_t int_top1_count;
+  double agree, seconds_deploy_check;
 };
 
 struct PlanRecord {
@@ -84,6 +88,11 @@ const h5::CompoundType& row_type() {
     c.QSWEEP_STR(RowRecord, host).QSWEEP_STR(RowRecord, device).QSWEEP_STR(RowRecord, error);
     c.QSWEEP_STR(RowRecord, started).QSWEEP_STR(RowRecord, finished);
     c.QSWEEP_STR(RowRecord, weights_sha256).QSWEEP_STR(RowRecord, data_fingerprint);
+    // Added after schema_version 1's first files; HDF5 matches members by name, so those files read
+    // with the defaults of blank_row() and take new rows without these columns.
+    c.QSWEEP_STR(RowRecord, deploy).QSWEEP_NUM(RowRecord, double, int_top1);
+    c.QSWEEP_NUM(RowRecord, int64_t, int_top1_count).QSWEEP_NUM(RowRecord, double, agree);
+    c.QSWEEP_NUM(RowRecord, double, seconds_deploy_check);
     return c;
   }();
   return t;
@@ -120,7 +129,16 @@ RowRecord to_record(const TaskRow& r) {
           r.status.c_str(), r.top1, r.top5, r.top1_count, r.top5_count, r.total, r.seconds_prepare,
           r.seconds_calibrate_activations, r.seconds_calibrate_weights, r.seconds_reconstruct, r.seconds_evaluate,
           r.seconds_total, r.rank, r.host.c_str(), r.device.c_str(), r.error.c_str(), r.started.c_str(),
-          r.finished.c_str(), r.weights_sha256.c_str(), r.data_fingerprint.c_str()};
+          r.finished.c_str(), r.weights_sha256.c_str(), r.data_fingerprint.c_str(), r.deploy.c_str(), r.int_top1,
+          r.int_top1_count, r.agree, r.seconds_deploy_check};
+}
+
+// What a member absent from the file reads as: TaskRow's defaults.
+RowRecord blank_row() {
+  static const TaskRow defaults;
+  RowRecord r{};
+  r.int_top1 = defaults.int_top1, r.agree = defaults.agree;
+  return r;
 }
 
 TaskRow from_record(const RowRecord& r) {
@@ -135,19 +153,24 @@ TaskRow from_record(const RowRecord& r) {
   t.rank = r.rank, t.host = str(r.host), t.device = str(r.device), t.error = str(r.error);
   t.started = str(r.started), t.finished = str(r.finished);
   t.weights_sha256 = str(r.weights_sha256), t.data_fingerprint = str(r.data_fingerprint);
+  t.deploy = str(r.deploy), t.int_top1 = r.int_top1, t.int_top1_count = r.int_top1_count, t.agree = r.agree;
+  t.seconds_deploy_check = r.seconds_deploy_check;
   return t;
 }
 
 // Reads every record of a table in blocks, converting each with `convert` before HDF5's strings
 // are released.
+// Members the file lacks keep `blank`'s values.
 template <class Record, class Out, class Convert>
-std::vector<Out> read_table(const h5::DataSet& ds, const h5::CompoundType& type, Convert convert) {
+std::vector<Out> read_table(const h5::DataSet& ds, const h5::CompoundType& type, Convert convert,
+                            const Record& blank = Record{}) {
   std::vector<Out> out;
   const size_t n = ds.size();
   constexpr size_t kBlock = 1024;
   std::vector<Record> buf(kBlock);
   for (size_t first = 0; first < n; first += kBlock) {
     const size_t k = std::min(kBlock, n - first);
+    std::fill(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(k), blank);
     ds.read(type, buf.data(), first, k);
     for (size_t i = 0; i < k; ++i) out.push_back(convert(buf[i]));
     ds.reclaim(type, buf.data(), k);
@@ -195,6 +218,16 @@ TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, 
   r.rank = info.rank, r.host = info.host, r.device = info.device;
   r.started = info.started, r.finished = info.finished;
   r.weights_sha256 = info.weights_sha256, r.data_fingerprint = info.data_fingerprint;
+  if (result.deploy) {
+    const auto& d = *result.deploy;
+    r.deploy = d.ran() ? d.engine : "refused: " + d.refused;
+    if (d.ran()) {
+      r.int_top1 = d.integer.top1_percent(), r.int_top1_count = d.integer.top1;
+      r.agree = d.agreement();
+    }
+    r.seconds_deploy_check = d.seconds;
+    if (!result.seconds.count("total")) r.seconds_total += d.seconds;
+  }
   return r;
 }
 
@@ -401,7 +434,7 @@ void ResultsStore::finish() {
 }
 
 std::vector<TaskRow> ResultsStore::all_rows() const {
-  return read_table<RowRecord, TaskRow>(impl_->file().dataset("tasks"), row_type(), from_record);
+  return read_table<RowRecord, TaskRow>(impl_->file().dataset("tasks"), row_type(), from_record, blank_row());
 }
 
 std::vector<TaskRow> ResultsStore::rows() const {

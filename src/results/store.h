@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,14 @@ struct TaskRow {
   int32_t rank = 0;
   std::string host, device, error, started, finished;
   std::string weights_sha256, data_fingerprint;
+  // The deployment check (pipeline/deploy_check.h) when the cell asked for it: `deploy` names the
+  // engine that ran it ("onednn") or says "refused: <why>"; "" when the cell was not checked (and
+  // in files written before the check existed: their rows read with these defaults).
+  std::string deploy;
+  double int_top1 = std::numeric_limits<double>::quiet_NaN();  // percent, in integer arithmetic
+  int64_t int_top1_count = 0;
+  double agree = std::numeric_limits<double>::quiet_NaN();  // fraction of images with the simulated top-1 class
+  double seconds_deploy_check = 0;
 
   bool ok() const { return status == "ok"; }
   TaskCell cell() const { return {id, model, backend, w_calib, a_calib, wbit, abit}; }

@@ -3,6 +3,7 @@
 #include "results/table.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <tuple>
 
@@ -49,7 +50,8 @@ void add_unique(std::vector<T>& v, const T& x) {
 
 }  // namespace
 
-ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan, const Anchors* anchors) {
+ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan, const Anchors* anchors,
+                         bool deploy) {
   // Every cell named by the plan or the rows, in order of appearance.
   std::vector<TaskCell> cells(plan);
   for (const auto& r : rows) cells.push_back(r.cell());
@@ -63,9 +65,9 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
   }
 
   // The newest ok result per (backend, row, model).
-  std::map<std::tuple<std::string, RowKey, std::string>, double> value;
+  std::map<std::tuple<std::string, RowKey, std::string>, const TaskRow*> value;
   for (const auto& r : rows) {
-    if (r.ok()) value[{r.backend, RowKey{r.w_calib, r.a_calib, r.wbit, r.abit}, r.model}] = r.top1;
+    if (r.ok()) value[{r.backend, RowKey{r.w_calib, r.a_calib, r.wbit, r.abit}, r.model}] = &r;
   }
 
   ResultsTable t;
@@ -85,6 +87,7 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
   }
   t.context.models = models;
   t.context.anchors = anchors != nullptr;
+  t.context.deploy = deploy;
   if (anchors) t.context.anchor_sources = anchors->sources();
 
   std::vector<RowKey> seen;  // unknown rows rank by first appearance over all backends
@@ -103,7 +106,15 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
       TableRow row{calibrator_label(w), calibrator_label(a), backend_label(backend), wbit, abit, {}};
       for (const auto& model : models) {
         TableCell cell;
-        if (auto it = value.find({backend, k, model}); it != value.end()) cell.top1 = it->second;
+        if (auto it = value.find({backend, k, model}); it != value.end()) {
+          const TaskRow& r = *it->second;
+          cell.top1 = r.top1;
+          if (deploy && r.deploy.rfind("refused", 0) == 0) cell.deploy_refused = true;
+          if (deploy && !std::isnan(r.int_top1)) {
+            cell.int_top1 = r.int_top1;
+            cell.int_gap = r.int_top1 - r.top1;
+          }
+        }
         if (anchors) cell.anchor = anchors->find({backend, w, a, wbit, abit}, model);
         if (cell.top1 && cell.anchor) cell.delta = anchor_delta(*cell.top1, *cell.anchor);
         row.cells.push_back(cell);

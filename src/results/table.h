@@ -26,6 +26,9 @@ struct TableCell {
   std::optional<double> top1;    // our top-1 percent
   std::optional<double> anchor;  // the published number (with --anchors)
   std::optional<double> delta;   // anchor_delta(top1, anchor) when both exist
+  // With the deployment check (--deploy): the integer top-1, integer − simulated, or a refusal.
+  std::optional<double> int_top1, int_gap;
+  bool deploy_refused = false;
 };
 
 struct TableRow {
@@ -37,6 +40,7 @@ struct TableRow {
 struct RenderContext {
   std::vector<std::string> models;  // column order
   bool anchors = false;             // cells carry anchor and delta
+  bool deploy = false;              // cells carry the integer top-1 and its gap
   std::vector<std::string> anchor_sources;
   // Printed before the tables when not empty (each format in its own syntax): e.g. anchors of
   // another dataset than the results'.
@@ -48,7 +52,8 @@ struct ResultsTable {
   std::vector<std::vector<TableRow>> backends;  // one table per backend, never empty
 };
 
+// `deploy`: fill the cells' integer top-1 and gap from rows checked in integer arithmetic.
 ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan,
-                         const Anchors* anchors = nullptr);
+                         const Anchors* anchors = nullptr, bool deploy = false);
 
 }  // namespace qsweep::results

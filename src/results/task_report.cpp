@@ -82,14 +82,24 @@ void print_task(const ResultsStore& store, const TaskRow& r, std::ostream& out) 
   } else {
     out << "  error: " << r.error << "\n";
   }
+  if (r.deploy.rfind("refused", 0) == 0) {
+    out << "  integer arithmetic: " << r.deploy << "\n";
+  } else if (!r.deploy.empty()) {
+    out << fmt::format("  integer arithmetic ({}): top-1 {:.2f} % ({} / {}), {:+.2f} against the simulated; "
+                       "{:.2f} % of predictions agree ({:.1f} s)\n",
+                       r.deploy, r.int_top1, r.int_top1_count, r.total, r.int_top1 - r.top1, 100.0 * r.agree,
+                       r.seconds_deploy_check);
+  }
   out << fmt::format("  ran on rank {} of {} ({}), {} .. {}, written by commit {}\n", r.rank, r.host, r.device,
                      r.started, r.finished, writing_commit(store, r));
   out << fmt::format("  weights sha256 {}\n  data fingerprint {}\n", r.weights_sha256.empty() ? "-" : r.weights_sha256,
                      r.data_fingerprint.empty() ? "-" : r.data_fingerprint);
   out << fmt::format("  seconds: prepare {:.2f}, calibrate activations {:.2f}, calibrate weights {:.2f}, "
-                     "reconstruct {:.2f}, evaluate {:.2f}; total {:.2f}\n",
+                     "reconstruct {:.2f}, evaluate {:.2f}{}; total {:.2f}\n",
                      r.seconds_prepare, r.seconds_calibrate_activations, r.seconds_calibrate_weights,
-                     r.seconds_reconstruct, r.seconds_evaluate, r.seconds_total);
+                     r.seconds_reconstruct, r.seconds_evaluate,
+                     r.deploy.empty() ? "" : fmt::format(", deploy check {:.2f}", r.seconds_deploy_check),
+                     r.seconds_total);
   int attempts = 0;
   for (const auto& a : store.all_rows()) attempts += a.id == r.id ? 1 : 0;
   out << fmt::format("  attempts: {}\n", attempts);

@@ -32,7 +32,8 @@ std::string cell_to_json(const Cell& c) {
                     {"iterations", o.iterations},
                     {"round_weight", optional_to_json(o.round_weight)},
                     {"warm_up", o.warm_up},
-                    {"drop_prob", optional_to_json(o.drop_prob)}}}};
+                    {"drop_prob", optional_to_json(o.drop_prob)},
+                    {"deploy_check", o.deploy_check}}}};
   return j.dump();
 }
 
@@ -55,6 +56,7 @@ Cell cell_from_json(const std::string& text) {
     c.options.round_weight = optional_from_json(o.at("round_weight"));
     c.options.warm_up = o.at("warm_up");
     c.options.drop_prob = optional_from_json(o.at("drop_prob"));
+    c.options.deploy_check = o.at("deploy_check");
     return c;
   } catch (const json::exception& e) {
     throw SweepError(fmt::format("malformed cell JSON ({}): {}", e.what(), text.substr(0, 200)));

@@ -23,6 +23,7 @@ pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key, uin
   t.calib.a_p = c.options.a_p;
   t.calib.ema_ratio = c.options.ema_ratio;
   t.calib.symmetric_range = c.options.symmetric_range;
+  t.deploy_check = !c.fp32() && c.options.deploy_check == "int8";
   if (const auto r = pipeline::reconstruction_of(c.w_calib)) {
     t.reconstruction.algorithm = r->algorithm;
     t.reconstruction.iterations = c.options.iterations;

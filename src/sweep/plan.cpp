@@ -37,6 +37,8 @@ std::string resolved_config_json(const SweepSpec& s, const Cell& c, const PlanIn
                     {"ema_ratio", c.options.ema_ratio},
                     {"symmetric_range", c.options.symmetric_range}};
   }
+  // Only when asked for, so the ids of cells without the check stay those of earlier files.
+  if (!c.fp32() && c.options.deploy_check != "none") j["deploy_check"] = c.options.deploy_check;
   if (pipeline::reconstruction_of(c.w_calib)) {
     j["reconstruction"] = {{"iterations", c.options.iterations},
                            {"round_weight", c.options.round_weight ? *c.options.round_weight : -1.0},

@@ -28,8 +28,8 @@ std::string expand_until_unset(const std::string& value, const std::string& wher
 namespace {
 
 const std::vector<std::string> kCellKeys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit"};
-const std::vector<std::string> kOptionKeys = {"w_p",        "a_p",          "ema_ratio", "symmetric_range",
-                                              "iterations", "round_weight", "warm_up",   "drop_prob"};
+const std::vector<std::string> kOptionKeys = {"w_p",          "a_p",     "ema_ratio", "symmetric_range", "iterations",
+                                              "round_weight", "warm_up", "drop_prob", "deploy_check"};
 
 using RawCell = std::vector<std::pair<std::string, YAML::Node>>;
 
@@ -118,6 +118,11 @@ class Parser {
     } else if (key == "drop_prob") {
       o.drop_prob = number(v, key);
       if (!(*o.drop_prob > 0 && *o.drop_prob <= 1)) fail(v, fmt::format("drop_prob: {} not in (0, 1]", *o.drop_prob));
+    } else if (key == "deploy_check") {
+      o.deploy_check = str(v, key);
+      if (o.deploy_check != "int8" && o.deploy_check != "none") {
+        fail(v, fmt::format("deploy_check: '{}' is not one of int8, none", o.deploy_check));
+      }
     }
   }
   TaskOptions options(const YAML::Node& n, TaskOptions base) const {

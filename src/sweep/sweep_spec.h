@@ -44,6 +44,8 @@ struct TaskOptions {
   std::optional<double> round_weight;
   double warm_up = 0.2;
   std::optional<double> drop_prob;
+  // "int8": also run the cell in integer arithmetic (pipeline/deploy_check.h); "none" by default.
+  std::string deploy_check = "none";
 };
 
 struct Cell {

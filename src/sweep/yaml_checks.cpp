@@ -42,6 +42,11 @@ void unique_keys(const YAML::Node& n, const std::string& path) {
   if (n.IsMap()) {
     std::map<std::string, YAML::Mark> seen;
     for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) {
+        const char* kind = kv.first.IsMap() ? "a mapping" : kv.first.IsSequence() ? "a list" : "empty";
+        throw SweepError(fmt::format("{}: a key must be a plain name, not {} (a ',' or a brace out of place?)",
+                                     at(path, kv.first.Mark()), kind));
+      }
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (!key.empty()) {
         const auto [it, fresh] = seen.emplace(key, kv.first.Mark());

@@ -26,7 +26,8 @@ inline constexpr size_t kMaxNameLength = 64;
 void check_text(const std::string& text, const std::string& path);
 // More than one YAML document (a '---' after content): SweepError naming the second one's line.
 void check_single_document(const std::string& text, const std::string& path);
-// A key given twice in any mapping, nested ones included: SweepError naming both places.
+// A key given twice in any mapping, nested ones included: SweepError naming both places; a key
+// that is itself a mapping or a list ({a: 1, {b: 2}}): SweepError naming it.
 void check_unique_keys(const YAML::Node& root, const std::string& path);
 // 1..kMaxNameLength characters of [A-Za-z0-9._-], not starting with '.' or '-'. `where` is the
 // value's file:line:col, `what` names the key ("sweep", "models key").

@@ -17,17 +17,24 @@ mkdir -p "$FIX"
   fi
 ) 9>"$FIX/.lock"
 
+# demo_models: the `models:` block of two demo-zoo models, resnet18 and mobilenetv2_1.0.
+demo_models() {
+  cat <<YAML
+models:
+  resnet18: {arch: resnet18, weights: $REPO/models/demo/resnet18.pth,
+             options: {num_classes: 10, in_channels: 1, width: 0.125, small_input: true}}
+  mobilenetv2_1.0: {arch: mobilenetv2_1.0, weights: $REPO/models/demo/mobilenetv2_1.0.pth,
+                    options: {num_classes: 10, in_channels: 1, width: 0.25, small_input: true}}
+YAML
+}
+
 # write_sweep NAME FILE: the 6-task sweep (2 demo models × FP32, W8A8 MinMax, W4A8 MSE) named NAME.
 write_sweep() {
   cat >"$2" <<YAML
 sweep: $1
 data: {eval: $FIX/shards/val.h5, calibration: $FIX/shards/calib.h5, calibration_batches: 4, batch_size: 64,
        eval_batch_size: 500}
-models:
-  resnet18: {arch: resnet18, weights: $REPO/models/demo/resnet18.pth,
-             options: {num_classes: 10, in_channels: 1, width: 0.125, small_input: true}}
-  mobilenetv2_1.0: {arch: mobilenetv2_1.0, weights: $REPO/models/demo/mobilenetv2_1.0.pth,
-                    options: {num_classes: 10, in_channels: 1, width: 0.25, small_input: true}}
+$(demo_models)
 grid:
   - include:
       - {model: [resnet18, mobilenetv2_1.0], backend: academic, w_calib: none, a_calib: none, wbit: 32, abit: 32}

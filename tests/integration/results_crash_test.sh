@@ -15,11 +15,7 @@ cat >"$work/s.yaml" <<YAML
 sweep: it_crash
 data: {eval: $FIX/shards/calib.h5, calibration: $FIX/shards/calib.h5, calibration_batches: 2, batch_size: 64,
        eval_batch_size: 512}
-models:
-  resnet18: {arch: resnet18, weights: $REPO/models/demo/resnet18.pth,
-             options: {num_classes: 10, in_channels: 1, width: 0.125, small_input: true}}
-  mobilenetv2_1.0: {arch: mobilenetv2_1.0, weights: $REPO/models/demo/mobilenetv2_1.0.pth,
-                    options: {num_classes: 10, in_channels: 1, width: 0.25, small_input: true}}
+$(demo_models)
 grid:
   - include:
       - {model: [resnet18, mobilenetv2_1.0], backend: academic, w_calib: none, a_calib: none, wbit: 32, abit: 32}

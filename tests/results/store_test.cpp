@@ -3,6 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -101,6 +103,66 @@ TEST(ResultsStore, CreateAppendReopenReadBack) {
   auto f = h5::File::open(path);
   EXPECT_EQ(f.schema_version(), kSchemaVersion);
   EXPECT_EQ(f.attribute<std::string>("sweep"), "demo");
+}
+
+// The deployment check's columns round-trip; a file written before they existed reads its rows
+// with their defaults and takes new rows without them (HDF5 matches compound members by name).
+TEST(ResultsStore, DeployColumnsAndFilesWrittenBeforeThem) {
+  TempDir dir;
+  const std::string path = dir.file("deploy.h5");
+  {
+    ResultsStore s(path);
+    auto r = make_task_row(cell("t1"), result(7093, 8950, 10000), info());
+    r.deploy = "onednn", r.int_top1 = 70.88, r.int_top1_count = 7088, r.agree = 0.9975, r.seconds_deploy_check = 1.5;
+    s.append(r);
+    s.append(make_task_row(cell("t2"), result(7000, 8900, 10000), info()));
+  }
+  const auto rows = ResultsStore(path, ResultsStore::Mode::kReadOnly).rows();
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].deploy, "onednn");
+  EXPECT_EQ(rows[0].int_top1, 70.88);
+  EXPECT_EQ(rows[0].int_top1_count, 7088);
+  EXPECT_EQ(rows[0].agree, 0.9975);
+  EXPECT_EQ(rows[0].seconds_deploy_check, 1.5);
+  EXPECT_EQ(rows[1].deploy, "");
+  EXPECT_TRUE(std::isnan(rows[1].int_top1));
+
+  // A /tasks table of the columns before the check (a subset suffices: HDF5 matches by name).
+  struct OldRow {
+    const char* id;
+    const char* status;
+    double top1;
+  };
+  const std::string old = dir.file("old.h5");
+  {
+    auto f = h5::File::create(old, kSchemaVersion);
+    h5::CompoundType t(sizeof(OldRow));
+    t.add_string("id", offsetof(OldRow, id)).add_string("status", offsetof(OldRow, status));
+    t.add<double>("top1", offsetof(OldRow, top1));
+    const OldRow row{"o1", "ok", 61.5};
+    f.create_table("tasks", t).append(t, &row, 1);
+    h5::CompoundType run(sizeof(const char*));
+    run.add_string("host", 0);
+    f.create_table("runs", run);
+  }
+  const auto before = ResultsStore(old, ResultsStore::Mode::kReadOnly).rows();
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_EQ(before[0].id, "o1");
+  EXPECT_EQ(before[0].top1, 61.5);
+  EXPECT_EQ(before[0].deploy, "");
+  EXPECT_TRUE(std::isnan(before[0].int_top1));
+  EXPECT_TRUE(std::isnan(before[0].agree));
+  {
+    ResultsStore s(old);
+    auto r = make_task_row(cell("t3"), result(6000, 8000, 10000), info());
+    r.deploy = "onednn", r.int_top1 = 59.0;
+    s.append(r);
+  }
+  const auto after = ResultsStore(old, ResultsStore::Mode::kReadOnly).rows();
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[1].id, "t3");
+  EXPECT_EQ(after[1].top1, 60.0);
+  EXPECT_EQ(after[1].deploy, "");  // the old table has no such column
 }
 
 TEST(ResultsStore, RejectsBadNamesAndStatus) {

@@ -12,8 +12,8 @@ namespace {
 // sweep/cell_json.cpp, set it in NonDefault() and compare it in ExpectSame(), then add its name here.
 [[maybe_unused]] void FieldCountGuard(Cell& c) {
   [[maybe_unused]] auto& [model, backend, w_calib, a_calib, wbit, abit, options] = c;
-  [[maybe_unused]] auto& [w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob] =
-      c.options;
+  [[maybe_unused]] auto& [w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob,
+                          deploy_check] = c.options;
 }
 
 Cell NonDefault() {  // every field differs from its default
@@ -32,6 +32,7 @@ Cell NonDefault() {  // every field differs from its default
   c.options.round_weight = 0.05;
   c.options.warm_up = 0.3;
   c.options.drop_prob = 0.25;
+  c.options.deploy_check = "int8";
   return c;
 }
 
@@ -48,6 +49,7 @@ void ExpectSame(const Cell& a, const Cell& b) {
   EXPECT_EQ(a.options.symmetric_range, b.options.symmetric_range);
   EXPECT_EQ(a.options.iterations, b.options.iterations);
   EXPECT_EQ(a.options.round_weight, b.options.round_weight);
+  EXPECT_EQ(a.options.deploy_check, b.options.deploy_check);
   EXPECT_EQ(a.options.warm_up, b.options.warm_up);
   EXPECT_EQ(a.options.drop_prob, b.options.drop_prob);
 }

@@ -215,6 +215,9 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"nested key twice", "sweep: t\ndata: {eval: e.h5, calibration: c.h5, eval: x.h5}\nmodels: {r: {weights: w}}\n" + kGood,
             "t.yaml:2:39", "key 'eval' is given twice"},
         Bad{"second document", kHead + kGood + "---\nsweep: other\n", "t.yaml:8:1", "a second YAML document"},
+        // Found by the fuzz test (tests/fuzz/regressions/sweep/mapping-key-1.yaml): a key that is a mapping.
+        Bad{"mapping as a key", "sweep: t\ndata: {eval: e, calibration: c}\nmodels: {r: {arch: resnet18, {w: 1}}}\n" + kGood,
+            "t.yaml:3:30", "a key must be a plain name, not a mapping"},
         Bad{"NUL byte", std::string("sweep: t\0x\n", 11) + kHead.substr(9) + kGood, "t.yaml:1:9", "a NUL byte"},
         Bad{"invalid UTF-8", "sweep: t\xff\n" + kHead.substr(9) + kGood, "t.yaml:1:9", "byte 0xFF is not valid UTF-8"},
         Bad{"overlong UTF-8 slash", "sweep: t\n" + kHead.substr(9, 6) + "{eval: a\xC0\xAF" + kHead.substr(21) + kGood,

@@ -39,6 +39,7 @@ nlohmann::json to_json(const pipeline::TaskResult& r) {
     const auto& d = *r.deploy;
     auto& k = j["deploy_check"];
     k["engine"] = d.engine;
+    k["engine_why"] = d.engine_why;
     k["refused"] = d.refused;
     k["seconds"] = d.seconds;
     if (d.ran()) {
@@ -72,6 +73,7 @@ void print_deploy(const pipeline::DeployResult& d, const pipeline::Accuracy& sim
     fmt::print("deploy check ({}): refused: {}\n", d.engine, d.refused);
     return;
   }
+  fmt::print("deploy check ({}: {})\n", d.engine, d.engine_why);
   fmt::print("deploy check ({}): integer top-1 {:.2f}% ({}/{}), simulated {:.2f}%, gap {:+.2f}, agreement {:.2f}% "
              "({:.1f} s)\n",
              d.engine, d.integer.top1_percent(), d.integer.top1, d.integer.total, simulated.top1_percent(),
@@ -79,7 +81,7 @@ void print_deploy(const pipeline::DeployResult& d, const pipeline::Accuracy& sim
   auto worst = d.layers;
   std::sort(worst.begin(), worst.end(), [](const auto& a, const auto& b) { return a.max_abs_diff > b.max_abs_diff; });
   if (worst.size() > 5) worst.resize(5);
-  fmt::print("  largest per-layer gaps on the first batch, accumulated | the layer's own (--json has every layer):\n");
+  fmt::print("  largest per-layer gaps on the first 32 images, accumulated | the layer's own (--json has every layer):\n");
   const auto steps = [](double d, double scale) { return scale > 0 ? fmt::format(" ({:.0f} steps)", d / scale) : ""; };
   for (const auto& l : worst) {
     fmt::print("  {:<44} max |int - sim| {:.4g}{}, {:.2f} % differ | {:.4g}{}, {:.2f} % differ\n", l.node,

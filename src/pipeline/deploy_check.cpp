@@ -4,6 +4,7 @@
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <tuple>
 #include <unordered_map>
@@ -13,6 +14,9 @@
 
 namespace qsweep::pipeline {
 namespace {
+
+// Images of the first evaluation batch the per-layer table compares.
+constexpr int64_t kLayerGapImages = 32;
 
 // Top-1/top-5 hits of `logits` against `labels`, and its top-1 classes.
 at::Tensor count(const at::Tensor& logits, const at::Tensor& labels, Accuracy& acc) {
@@ -83,13 +87,16 @@ DeployResult deploy_check(quant::QuantizedModel& qm, TaskData& data, const quant
     return r;
   }
   try {
-    r.engine = quant::select_qengine().name;
+    const quant::QEngine engine = quant::select_qengine();
+    r.engine = engine.name;
+    r.engine_why = engine.why;
     const quant::IntegerModel im = quant::IntegerModel::convert(qm, options);
     const auto sim_options = qm.exec_options();
     bool first = true;
     data.for_each_eval_batch([&](const at::Tensor& x, const at::Tensor& y) {
       const at::Tensor ys = y.to(at::kCPU);
-      if (first) r.layers = layer_gaps(qm, im, x);
+      // Every node's value is kept for the comparison: a slice bounds that memory on large models.
+      if (first) r.layers = layer_gaps(qm, im, x.narrow(0, 0, std::min<int64_t>(kLayerGapImages, x.size(0))));
       first = false;
       const at::Tensor sim = count(graph::run(qm.graph, x, sim_options), ys, r.simulated);
       const at::Tensor integer = count(im.run(x), ys, r.integer);
@@ -101,6 +108,8 @@ DeployResult deploy_check(quant::QuantizedModel& qm, TaskData& data, const quant
     // An engine that cannot run what it accepted: the cell's simulated figures stand, the check says why.
     const std::string what = e.what_without_backtrace();
     r.refused = fmt::format("the {} engine failed: {}", r.engine, what.substr(0, what.find('\n')));
+  } catch (const std::exception& e) {
+    r.refused = fmt::format("the integer run failed: {}", e.what());
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;

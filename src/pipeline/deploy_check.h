@@ -1,6 +1,6 @@
 // The deployment check of one calibrated cell (issue 13): its quantized model run in integer
 // arithmetic (quant/integer_model.h) beside the fake-quant ("simulated") model on the whole
-// evaluation split, and the per-layer gap on the first evaluation batch.
+// evaluation split, and the per-layer gap on the first 32 images of the first evaluation batch.
 //
 //   qm.set_mode(quant::Mode::kQuantize);
 //   DeployResult d = deploy_check(qm, data);      // d.refused says why when it cannot run

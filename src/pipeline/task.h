@@ -88,7 +88,8 @@ struct QuantizerRecord {
   double sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };
 
-// One node's integer output against its fake-quant output on the first evaluation batch:
+// One node's integer output against its fake-quant output on the first 32 images of the first
+// evaluation batch:
 // accumulated (the integer network run freely: this layer's gap plus the drift before it) and
 // isolated (every quantizer before it fed the simulated values: this layer's own gap).
 struct LayerGap {
@@ -103,6 +104,7 @@ struct LayerGap {
 // What the deployment check of a cell found (deploy_check.h).
 struct DeployResult {
   std::string engine;   // "onednn", "qnnpack"
+  std::string engine_why;  // why that engine ("oneDNN's x86 int8 kernels (this LibTorch has no fbgemm)")
   std::string refused;  // why the cell cannot run in integer arithmetic; empty when it ran
   Accuracy simulated, integer;
   int64_t agree = 0;    // images whose integer top-1 class equals the simulated one

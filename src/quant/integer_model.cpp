@@ -79,6 +79,7 @@ struct IntegerModel::Impl {
   graph::Graph graph;  // the fake-quant graph's structure and float parameters
   std::vector<ActQuant> acts;
   std::vector<Step> steps;  // one per node, in node order
+  std::vector<int> uses;    // per node: the steps that read its value (+1 for an output)
 };
 
 QEngine select_qengine() {
@@ -181,6 +182,9 @@ ActQuant convert_quantizer(const FakeQuant& fq, const ConvertOptions& options) {
   a.kind = fq.spec().kind;
   auto it = options.zero_point_offsets.find(a.name);
   if (it != options.zero_point_offsets.end()) a.zero_point += it->second;
+  if (a.zero_point + a.offset() < kCodeMin || a.zero_point + a.offset() > kCodeMax) {
+    throw DeployRefusal(fmt::format("{}: zero point {} outside the 8-bit codes", a.name, a.zero_point));
+  }
   return a;
 }
 
@@ -274,6 +278,13 @@ IntegerModel IntegerModel::convert(QuantizedModel& qm, const ConvertOptions& opt
         break;
     }
   }
+  // Who reads each value, so run() frees it after its last reader (a fused step reads its own input).
+  impl->uses.assign(g.nodes.size(), 0);
+  for (const Impl::Step& s : impl->steps) {
+    if (s.kind == Kind::kDone || s.kind == Kind::kInput) continue;
+    for (int i : g.node(s.node).inputs) ++impl->uses[i];
+  }
+  for (int o : g.outputs) ++impl->uses[o];
   IntegerModel m;
   m.impl_ = std::move(impl);
   return m;
@@ -323,6 +334,13 @@ at::Tensor IntegerModel::run(const at::Tensor& images, const Observer& on_output
   const Impl& m = *impl_;
   const graph::Graph& g = m.graph;
   std::vector<at::Tensor> values(g.nodes.size());
+  std::vector<int> uses = m.uses;
+  // After a step: its inputs' values go once their last reader has run (as graph::run frees them).
+  const auto release_inputs = [&](const Node& n) {
+    for (int i : n.inputs) {
+      if (--uses[i] == 0) values[i] = at::Tensor();
+    }
+  };
   const auto report = [&](int id) {
     const Node& n = g.node(id);
     if (on_output) on_output(n, dequantized(values[id]));
@@ -352,6 +370,7 @@ at::Tensor IntegerModel::run(const at::Tensor& images, const Observer& on_output
         if (s.relu6) y = at::hardtanh(y, 0.0, 6.0);
         values[s.target] = out.clamp(y);
         report(s.target);
+        release_inputs(n);
         continue;
       }
       case Kind::kAccumulate: values[n.id] = accumulate(n, s.weight, in(0)); break;
@@ -363,6 +382,7 @@ at::Tensor IntegerModel::run(const at::Tensor& images, const Observer& on_output
         if (s.relu6) y = at::hardtanh(y, 0.0, 6.0);
         values[s.target] = out.clamp(y);
         report(s.target);
+        release_inputs(n);
         continue;
       }
       case Kind::kQuantizedUnary: values[n.id] = quantized_unary(n, in(0)); break;
@@ -374,6 +394,7 @@ at::Tensor IntegerModel::run(const at::Tensor& images, const Observer& on_output
       }
     }
     report(n.id);
+    release_inputs(n);
   }
   return dequantized(values.at(g.outputs.front()));
 }

@@ -89,7 +89,7 @@ const h5::CompoundType& row_type() {
     c.QSWEEP_STR(RowRecord, started).QSWEEP_STR(RowRecord, finished);
     c.QSWEEP_STR(RowRecord, weights_sha256).QSWEEP_STR(RowRecord, data_fingerprint);
     // Added after schema_version 1's first files; HDF5 matches members by name, so those files read
-    // with the defaults of blank_row() and take new rows without these columns.
+    // with the defaults of blank_row(); append() refuses a row with a check there.
     c.QSWEEP_STR(RowRecord, deploy).QSWEEP_NUM(RowRecord, double, int_top1);
     c.QSWEEP_NUM(RowRecord, int64_t, int_top1_count).QSWEEP_NUM(RowRecord, double, agree);
     c.QSWEEP_NUM(RowRecord, double, seconds_deploy_check);
@@ -400,6 +400,12 @@ void ResultsStore::append(const TaskRow& row, const std::vector<pipeline::Quanti
                                    row.status));
   }
   for (const auto& q : quantizers) check_name("quantizer name", q.name, impl_->path);
+  if (!row.deploy.empty() && !impl_->file().dataset("tasks").has_member("deploy")) {
+    // HDF5 would drop the columns the table lacks without a word.
+    throw ResultsError(fmt::format("{}: task {}: this file's /tasks table predates the deployment check's columns "
+                                   "and cannot hold its figures; write to a new results file (--new-file)",
+                                   impl_->path, row.id));
+  }
   impl_->change([&](h5::File& f) {
     // Quantizer groups first: a row in /tasks implies its groups are complete.
     const std::string task_path = "task/" + row.id;

@@ -76,7 +76,8 @@ struct TaskRow {
   std::string weights_sha256, data_fingerprint;
   // The deployment check (pipeline/deploy_check.h) when the cell asked for it: `deploy` names the
   // engine that ran it ("onednn") or says "refused: <why>"; "" when the cell was not checked (and
-  // in files written before the check existed: their rows read with these defaults).
+  // in files written before the check existed: their rows read with these defaults, and a row
+  // with a check is refused there rather than stored without its figures).
   std::string deploy;
   double int_top1 = std::numeric_limits<double>::quiet_NaN();  // percent, in integer arithmetic
   int64_t int_top1_count = 0;

@@ -312,6 +312,11 @@ Storage DataSet::storage() const {
   return s;
 }
 
+bool DataSet::has_member(const std::string& name) const {
+  Handle type(check(H5Dget_type(id()), where(id(), "") + ": no type"));
+  return H5Tget_class(type.get()) == H5T_COMPOUND && H5Tget_member_index(type.get(), name.c_str()) >= 0;
+}
+
 void DataSet::append(const CompoundType& type, const void* records, size_t n) {
   if (n == 0) return;
   const std::string at = where(id(), "");

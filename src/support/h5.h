@@ -167,6 +167,8 @@ class DataSet : public Object {
   size_t size() const;
   ElementType element_type() const;
   Storage storage() const;
+  // Whether a compound dataset's records have a member of this name.
+  bool has_member(const std::string& name) const;
 
   // Appends `n` records laid out as `type` describes; the dataset must be extendible.
   void append(const CompoundType& type, const void* records, size_t n);
@@ -259,6 +261,9 @@ class File : public Node {
   int schema_version() const { return attribute<int32_t>("schema_version"); }
   // Pushes every buffered change to the operating system (H5Fflush, global scope).
   void flush();
+  // Objects of this file open in this process, the file and its root group included (so 2 when
+  // nothing else is open): HDF5 closes a file only when the last of them is closed.
+  size_t open_objects() const;
   const std::string& name() const { return name_; }
 
  private:

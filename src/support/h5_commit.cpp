@@ -22,27 +22,35 @@ std::string folder_of(const std::string& path) {
   return parent.empty() ? "." : parent.string();
 }
 
-// The steps every commit ends with: `tmp` (complete, closed) synced, renamed over `path`, and the
-// folder synced so the rename itself survives a power cut. `fail` throws.
+// fsync(2) of an open descriptor, closed either way; `fail` throws with the cause.
 template <class Fail>
-void sync_and_rename(const std::string& tmp, const std::string& path, Fail&& fail) {
-  const int fd = ::open(tmp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail(fmt::format("cannot reopen {} to sync it: {}", tmp, std::strerror(errno)));
+void sync_and_close(int fd, const std::string& file, Fail&& fail) {
   const int rc = ::fsync(fd);
   const int err = errno;
-  ::close(fd);
-  if (rc != 0) fail(fmt::format("cannot sync {}: {}", tmp, std::strerror(err)));
+  if (::close(fd) != 0 && rc == 0) fail(fmt::format("cannot close {}: {}", file, std::strerror(errno)));
+  if (rc != 0) fail(fmt::format("cannot sync {}: {}", file, std::strerror(err)));
+}
+
+// The steps every commit ends with: `tmp` (complete, synced, closed) renamed over `path`, and the
+// folder synced so the rename itself survives a power cut. `fail` throws.
+template <class Fail>
+void rename_and_sync_folder(const std::string& tmp, const std::string& path, Fail&& fail) {
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) fail(fmt::format("cannot rename {} over it: {}", tmp, ec.message()));
   const std::string folder = folder_of(path);
   const int dir = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  // The new file is in place; a folder that cannot be synced is reported, not undone.
-  if (dir < 0) throw CommitError(fmt::format("{}: cannot open {} to sync it: {}", path, folder, std::strerror(errno)));
+  // The new file is in place and complete; only the rename's durability is in doubt, so say so.
+  const auto not_durable = [&](const std::string& what, int err) {
+    throw CommitError(fmt::format("{}: written and renamed into place, but {} failed ({}): the rename may not "
+                                  "survive a power cut",
+                                  path, what, std::strerror(err)));
+  };
+  if (dir < 0) not_durable("opening " + folder + " to sync it", errno);
   const int drc = ::fsync(dir);
   const int derr = errno;
   ::close(dir);
-  if (drc != 0) throw CommitError(fmt::format("{}: fsync of {} failed: {}", path, folder, std::strerror(derr)));
+  if (drc != 0) not_durable("the fsync of " + folder, derr);
 }
 
 // "<path>: <what>; the file is unchanged", after removing `tmp`.
@@ -96,12 +104,18 @@ void write_atomically(const std::string& path, const std::vector<char>& bytes) {
     }
     done += static_cast<size_t>(n);
   }
-  if (::close(fd) != 0) fail(fmt::format("cannot close {}: {}", tmp, std::strerror(errno)));
-  sync_and_rename(tmp, path, fail);
+  sync_and_close(fd, tmp, fail);  // on the descriptor that wrote, so a writeback error is seen
+  rename_and_sync_folder(tmp, path, fail);
 }
 
 StagedFile::StagedFile(const std::string& path, int schema_version) : path_(path), tmp_(path + ".tmp") {
-  file_.emplace(File::create(tmp_, schema_version));
+  try {
+    file_.emplace(File::create(tmp_, schema_version));
+  } catch (...) {  // created but not stamped: no destructor will remove it
+    std::error_code ignored;
+    fs::remove(tmp_, ignored);
+    throw;
+  }
 }
 
 StagedFile::~StagedFile() {
@@ -114,6 +128,12 @@ StagedFile::~StagedFile() {
 
 void StagedFile::commit() {
   const auto fail = unchanged_failure(path_, tmp_);
+  // HDF5 closes a file only with its last open object; one still open would let HDF5 write to
+  // the file (and hold its lock) after the rename.
+  if (const size_t open = file_->open_objects(); open > 2) {
+    file_.reset();
+    fail(fmt::format("{} object(s) of {} still open at commit (a DataSet or Group not closed)", open - 2, tmp_));
+  }
   try {
     file_->flush();
   } catch (const Error& e) {
@@ -121,7 +141,10 @@ void StagedFile::commit() {
     fail(e.what());
   }
   file_.reset();  // H5Fclose: HDF5 writes nothing to the file after this
-  sync_and_rename(tmp_, path_, fail);
+  const int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(fmt::format("cannot reopen {} to sync it: {}", tmp_, std::strerror(errno)));
+  sync_and_close(fd, tmp_, fail);
+  rename_and_sync_folder(tmp_, path_, fail);
   committed_ = true;
 }
 

@@ -220,6 +220,12 @@ std::vector<char> File::image() const {
   return bytes;
 }
 
+size_t File::open_objects() const {
+  const ssize_t n = H5Fget_obj_count(file_.get(), H5F_OBJ_ALL | H5F_OBJ_LOCAL);
+  if (n < 0) fail(name_ + ": cannot count its open objects");
+  return static_cast<size_t>(n);
+}
+
 void File::flush() { check_status(H5Fflush(file_.get(), H5F_SCOPE_GLOBAL), name_ + ": cannot flush"); }
 
 }  // namespace qsweep::h5

@@ -154,15 +154,20 @@ TEST(ResultsStore, DeployColumnsAndFilesWrittenBeforeThem) {
   EXPECT_TRUE(std::isnan(before[0].agree));
   {
     ResultsStore s(old);
-    auto r = make_task_row(cell("t3"), result(6000, 8000, 10000), info());
-    r.deploy = "onednn", r.int_top1 = 59.0;
-    s.append(r);
+    s.append(make_task_row(cell("t3"), result(6000, 8000, 10000), info()));  // a row without the check
+    auto r = make_task_row(cell("t4"), result(5000, 8000, 10000), info());
+    r.deploy = "onednn", r.int_top1 = 49.0;
+    try {
+      s.append(r);  // its figures would be dropped: refused instead
+      ADD_FAILURE() << "a deploy row appended to a table without the columns";
+    } catch (const ResultsError& e) {
+      EXPECT_NE(std::string(e.what()).find("predates the deployment check's columns"), std::string::npos) << e.what();
+    }
   }
   const auto after = ResultsStore(old, ResultsStore::Mode::kReadOnly).rows();
   ASSERT_EQ(after.size(), 2u);
   EXPECT_EQ(after[1].id, "t3");
   EXPECT_EQ(after[1].top1, 60.0);
-  EXPECT_EQ(after[1].deploy, "");  // the old table has no such column
 }
 
 TEST(ResultsStore, RejectsBadNamesAndStatus) {

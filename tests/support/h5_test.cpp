@@ -194,6 +194,18 @@ TEST(H5Commit, StagedFilesAppearWholeOrNotAtAll) {
   EXPECT_EQ(h5::File::open(path).schema_version(), 3);
 }
 
+// A DataSet still open at commit would let HDF5 write (and lock) the file after the rename.
+TEST(H5Commit, ACommitWithAnObjectStillOpenIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("open.h5");
+  h5::StagedFile staged(path, 1);
+  const h5::DataSet ds = staged.file().write("x", std::vector<int32_t>{1, 2});
+  const auto m = error_of([&] { staged.commit(); });
+  EXPECT_NE(m.find(path + ": 1 object(s) of " + path + ".tmp still open at commit"), std::string::npos) << m;
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+}
+
 TEST(H5Commit, ChangesReplaceTheFileAndAFailedOneLeavesItAsItWas) {
   TempDir dir;
   const std::string path = dir.file("r.h5");

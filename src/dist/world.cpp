@@ -1,5 +1,7 @@
 #include "dist/world.h"
 
+#include "dist/mpi_collective.h"
+
 #include <fmt/format.h>
 #include <mpi.h>
 
@@ -9,6 +11,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <thread>
+
+#include "support/host.h"
 
 namespace qsweep::dist {
 namespace {
@@ -28,15 +32,19 @@ World::World(int* argc, char*** argv) {
   int initialised = 0;
   MPI_Initialized(&initialised);
   if (!initialised) {
-    // SERIALIZED: rank 0's coordinator thread makes MPI calls while its main thread runs tasks
-    // (never both at once; the main thread makes no MPI call during a sweep).
+    // MULTIPLE: rank 0's coordinator thread serves the other ranks while its main thread runs
+    // tasks, which in a task group make collective calls of their own. With only SERIALIZED
+    // (the main thread makes no MPI call during a sweep) rank 0 stays out of task groups.
     int provided = 0;
-    check(MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+    check(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided), "MPI_Init_thread");
     if (provided < MPI_THREAD_SERIALIZED) {
       throw DistError(fmt::format("this MPI provides thread level {}, qsweep needs MPI_THREAD_SERIALIZED", provided));
     }
     owns_ = true;
   }
+  int level = 0;
+  MPI_Query_thread(&level);
+  thread_multiple_ = level >= MPI_THREAD_MULTIPLE;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   // Ranks on this node: one shared-memory communicator per node.
@@ -45,6 +53,7 @@ World::World(int* argc, char*** argv) {
   MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_size(node, &local_size_);
   MPI_Comm_free(&node);
+  detail::open_group_parent();
 }
 
 c10::Device World::device() const {
@@ -64,7 +73,10 @@ World::~World() {
   if (owns_) {
     int finalised = 0;
     MPI_Finalized(&finalised);
-    if (!finalised) MPI_Finalize();
+    if (!finalised) {
+      detail::close_group_parent();
+      MPI_Finalize();
+    }
   }
 }
 
@@ -96,6 +108,14 @@ bool World::any(bool mine) {
   int in = mine ? 1 : 0, out = 0;
   check(MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD), "MPI_Allreduce");
   return out != 0;
+}
+
+std::vector<std::string> World::hosts() {
+  const std::string mine = host_name();
+  auto parts = gather(std::vector<uint8_t>(mine.begin(), mine.end()));
+  std::vector<std::string> out;
+  for (const auto& p : parts) out.emplace_back(p.begin(), p.end());
+  return out;
 }
 
 void World::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include <c10/core/Device.h>
@@ -36,6 +37,11 @@ class World final : public data::Collective {
   std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine) override;
   bool any(bool mine) override;
   void barrier();
+  // Rank 0: every rank's host name, by rank (to keep task groups on one node); others: empty.
+  std::vector<std::string> hosts();
+  // Whether the MPI library lets two threads of a rank make MPI calls at once (rank 0 can then
+  // run in a task group while its coordinator thread serves the others).
+  bool thread_multiple() const { return thread_multiple_; }
   // Adds `count` floats across every rank, in place on each (data-parallel training's gradients).
   void sum(float* data, int64_t count);
   // Ranks on this node and this rank's index among them (MPI_COMM_TYPE_SHARED).
@@ -52,6 +58,7 @@ class World final : public data::Collective {
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
   bool owns_ = false;
+  bool thread_multiple_ = false;
 };
 
 }  // namespace qsweep::dist

@@ -16,13 +16,15 @@ class ShardTaskData final : public TaskData {
   ShardTaskData(const std::string& eval_path, const std::string& calibration_path, int calibration_batches,
                 int batch_size, int eval_batch_size);
   const std::vector<at::Tensor>& calibration_batches() override { return calibration_; }
-  void for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) override;
+  void for_each_eval_batch(const EvalVisitor& fn, std::optional<support::Part> part = std::nullopt) override;
+  int64_t eval_batch_count() const override;
   std::string fingerprint() const override { return fingerprint_; }
   const data::ShardInfo& eval_info() const { return reader_->shard().info(); }
 
  private:
   std::vector<at::Tensor> calibration_;
   std::unique_ptr<data::BatchReader> reader_;
+  int64_t eval_batch_size_ = 0;
   std::string fingerprint_;
 };
 

@@ -83,6 +83,23 @@ void measure_sqnr(quant::QuantizedModel& qm, const at::Tensor& batch, std::vecto
   }
 }
 
+// A group may not be larger than a calibration batch: every rank must observe part of each one.
+void check_group_fits(TaskData& data, const support::Collective& group) {
+  for (const auto& b : data.calibration_batches()) {
+    if (b.size(0) < group.size()) {
+      throw TaskError(fmt::format("a group of {} ranks cannot split a calibration batch of {} images", group.size(),
+                                  b.size(0)));
+    }
+  }
+}
+
+// This rank's contiguous share of one batch (the whole batch outside a group).
+at::Tensor my_part(const at::Tensor& batch, const support::Collective* group) {
+  if (!support::grouped(group)) return batch;
+  const auto p = support::part_of(batch.size(0), group->rank(), group->size());
+  return batch.narrow(0, p.begin, p.count);
+}
+
 }  // namespace
 
 TensorTaskData::TensorTaskData(std::vector<at::Tensor> calibration, at::Tensor eval_images, at::Tensor eval_labels,
@@ -95,8 +112,10 @@ TensorTaskData::TensorTaskData(std::vector<at::Tensor> calibration, at::Tensor e
   if (batch_ < 1) throw TaskError(fmt::format("evaluation batch size must be positive, got {}", batch_));
 }
 
-void TensorTaskData::for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) {
-  for (int64_t b = 0; b < images_.size(0); b += batch_) {
+void TensorTaskData::for_each_eval_batch(const EvalVisitor& fn, std::optional<support::Part> part) {
+  const int64_t first = part ? part->begin * batch_ : 0;
+  const int64_t end = part ? std::min(images_.size(0), (part->begin + part->count) * batch_) : images_.size(0);
+  for (int64_t b = first; b < end; b += batch_) {
     const int64_t n = std::min(batch_, images_.size(0) - b);
     fn(images_.narrow(0, b, n), labels_.narrow(0, b, n));
   }
@@ -115,10 +134,13 @@ std::string activation_cache_key(const TaskSpec& s, const std::string& data_fing
                      c.a_p, c.ema_ratio, c.symmetric_range);
 }
 
-Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data) {
+Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data,
+                  const support::Collective* group) {
   at::NoGradGuard no_grad;
   Accuracy acc;
   const auto device = g.device();
+  std::optional<support::Part> part;
+  if (support::grouped(group)) part = support::part_of(data.eval_batch_count(), group->rank(), group->size());
   data.for_each_eval_batch([&](const at::Tensor& x, const at::Tensor& y) {
     const auto logits = graph::run(g, x.to(device), options);
     const int64_t k = std::min<int64_t>(5, logits.size(1));
@@ -127,16 +149,23 @@ Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, Task
     acc.top1 += hit.select(1, 0).sum().item<int64_t>();
     acc.top5 += hit.any(1).sum().item<int64_t>();
     acc.total += x.size(0);
-  });
+  }, part);
+  if (part) {
+    auto counts = at::tensor(std::vector<int64_t>{acc.top1, acc.top5, acc.total}, at::kLong);
+    group->all_reduce(counts, support::Reduce::kSum);
+    acc = {counts[0].item<int64_t>(), counts[1].item<int64_t>(), counts[2].item<int64_t>()};
+  }
   return acc;
 }
 
-TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskData& data, ActivationCache* cache) {
+TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskData& data, ActivationCache* cache,
+                    const support::Collective* group) {
   const TaskSpec spec = resolve_calibrators(requested);
   TaskResult result;
   Stopwatch clock;
+  if (support::grouped(group)) check_group_fits(data, *group);
   if (spec.fp32) {
-    result.accuracy = evaluate(fp32, {}, data);
+    result.accuracy = evaluate(fp32, {}, data, group);
     result.seconds["evaluate"] = clock.lap();
     return result;
   }
@@ -152,11 +181,13 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskDat
   } else {
     at::NoGradGuard no_grad;
     qm.set_mode(quant::Mode::kCalibrateActivations);
+    qm.set_group(group);
     const auto options = qm.exec_options();
     const auto& batches = data.calibration_batches();
     if (batches.empty()) throw TaskError("the calibration set is empty");
     const auto device = qm.graph.device();
-    for (const auto& b : batches) graph::run(qm.graph, b.to(device), options);
+    for (const auto& b : batches) graph::run(qm.graph, my_part(b, group).to(device), options);
+    qm.set_group(nullptr);
     if (cache) {
       ActivationCache::Ranges ranges;
       for (const auto& a : qm.activations) ranges.emplace_back(a.observer().min_val(), a.observer().max_val());
@@ -167,17 +198,18 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskDat
   qm.calibrate_weights();
   result.seconds["calibrate_weights"] = clock.lap();
   if (spec.reconstruction.algorithm != quant::reconstruct::Algorithm::kNone) {
-    result.reconstruction = quant::reconstruct::reconstruct(qm, data.calibration_batches(), spec.reconstruction);
+    result.reconstruction =
+        quant::reconstruct::reconstruct(qm, data.calibration_batches(), spec.reconstruction, {}, group);
     result.seconds["reconstruct"] = clock.lap();
   }
   qm.set_mode(quant::Mode::kQuantize);
-  result.accuracy = evaluate(qm.graph, qm.exec_options(), data);
+  result.accuracy = evaluate(qm.graph, qm.exec_options(), data, group);
   result.seconds["evaluate"] = clock.lap();
   for (const auto& a : qm.activations) result.quantizers.push_back(record(a, false));
   for (const auto& w : qm.weights) result.quantizers.push_back(record(w.quantizer, true));
   measure_sqnr(qm, data.calibration_batches().front(), result.quantizers);
   result.seconds["measure_sqnr"] = clock.lap();
-  if (spec.deploy_check) {
+  if (spec.deploy_check && (group == nullptr || group->rank() == 0)) {
     result.deploy = deploy_check(qm, data);
     // The check evaluates the simulated model again; a different count would mean the row's
     // numbers are not reproducible, which no deployment figure can excuse.

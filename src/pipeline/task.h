@@ -19,6 +19,7 @@
 #include "graph/graph.h"
 #include "quant/backend.h"
 #include "quant/reconstruct/reconstruct.h"
+#include "support/collective.h"
 #include "support/error.h"
 
 namespace qsweep::pipeline {
@@ -34,8 +35,11 @@ class TaskData {
   virtual ~TaskData() = default;
   // The calibration set in its stored batch order (16 × 64 images in the benchmark).
   virtual const std::vector<at::Tensor>& calibration_batches() = 0;
-  // Visits the evaluation split in order: images [B, C, H, W] float, labels [B] int64.
-  virtual void for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) = 0;
+  using EvalVisitor = std::function<void(const at::Tensor&, const at::Tensor&)>;
+  // Visits the evaluation split in order: images [B, C, H, W] float, labels [B] int64; only the
+  // batches `part` names when it is given (one rank's share of a task group's evaluation).
+  virtual void for_each_eval_batch(const EvalVisitor& fn, std::optional<support::Part> part = std::nullopt) = 0;
+  virtual int64_t eval_batch_count() const = 0;
   // Identifies the data for caching activation statistics (e.g. the shards' fingerprints).
   virtual std::string fingerprint() const = 0;
 };
@@ -46,7 +50,8 @@ class TensorTaskData final : public TaskData {
   TensorTaskData(std::vector<at::Tensor> calibration, at::Tensor eval_images, at::Tensor eval_labels,
                  int64_t eval_batch_size, std::string fingerprint);
   const std::vector<at::Tensor>& calibration_batches() override { return calibration_; }
-  void for_each_eval_batch(const std::function<void(const at::Tensor&, const at::Tensor&)>& fn) override;
+  void for_each_eval_batch(const EvalVisitor& fn, std::optional<support::Part> part = std::nullopt) override;
+  int64_t eval_batch_count() const override { return (images_.size(0) + batch_ - 1) / batch_; }
   std::string fingerprint() const override { return fingerprint_; }
 
  private:
@@ -140,9 +145,16 @@ class ActivationCache {
 
 std::string activation_cache_key(const TaskSpec& spec, const std::string& data_fingerprint);
 
-TaskResult run_task(const graph::Graph& fp32, const TaskSpec& spec, TaskData& data, ActivationCache* cache = nullptr);
+// group: the ranks that run this task together (docs/groups.md), every one calling run_task with
+// the same arguments; each calibrates on its part of every calibration batch, reconstructs on its
+// part of every step's batch and evaluates its part of the split, and every one returns the whole
+// task's result (the deployment check runs on group rank 0 alone). Null: this rank alone.
+TaskResult run_task(const graph::Graph& fp32, const TaskSpec& spec, TaskData& data, ActivationCache* cache = nullptr,
+                    const support::Collective* group = nullptr);
 
-// Top-1/top-5 counts of `g` over the evaluation split (exact counts, no averaging of averages).
-Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data);
+// Top-1/top-5 counts of `g` over the evaluation split (exact counts, no averaging of averages);
+// in a group, each rank evaluates a contiguous part of the split's batches and the counts are summed.
+Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data,
+                  const support::Collective* group = nullptr);
 
 }  // namespace qsweep::pipeline

@@ -6,8 +6,10 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <tuple>
 
 #include "quant/observers/observers.h"
+#include "support/collective.h"
 #include "support/strings.h"
 
 namespace qsweep::quant {
@@ -26,7 +28,7 @@ void Observer::observe(const at::Tensor& x) {
                                  c10::toString(x.scalar_type())));
   }
   const auto xf = x.detach().to(at::kFloat).contiguous();
-  if (!at::isfinite(xf).all().item<bool>()) {
+  if (!all_finite(xf)) {
     throw QuantError(fmt::format("{} observer: input of shape {} contains NaN or Inf", name(), c10::str(xf.sizes())));
   }
   const auto& s = options_.scheme;
@@ -44,15 +46,30 @@ void Observer::load_range(const at::Tensor& min_val, const at::Tensor& max_val) 
   batches_ = std::max<int64_t>(batches_, 1);
 }
 
+bool Observer::all_finite(const at::Tensor& x) const {
+  if (!support::grouped(group_)) return at::isfinite(x).all().item<bool>();
+  // Every rank of the group must take the same branch, or the others would wait in the next
+  // reduction for a rank that threw.
+  auto bad = at::logical_not(at::isfinite(x).all()).to(at::kInt).reshape({1}).contiguous();
+  group_->all_reduce(bad, support::Reduce::kMax);
+  return bad.item<int>() == 0;
+}
+
 QParams Observer::qparams() const { return compute_qparams(min_val_, max_val_, options_.scheme); }
 
 std::pair<at::Tensor, at::Tensor> Observer::batch_min_max(const at::Tensor& x) const {
+  at::Tensor lo, hi;
   if (!options_.scheme.per_channel) {
-    auto [lo, hi] = at::aminmax(x);
-    return {lo, hi};
+    std::tie(lo, hi) = at::aminmax(x);
+  } else {
+    std::tie(lo, hi) = at::aminmax(x.transpose(0, options_.scheme.ch_axis).flatten(1), 1);
   }
-  auto y = x.transpose(0, options_.scheme.ch_axis).flatten(1);
-  auto [lo, hi] = at::aminmax(y, 1);
+  if (support::grouped(group_)) {
+    lo = lo.contiguous();
+    hi = hi.contiguous();
+    group_->all_reduce(lo, support::Reduce::kMin);
+    group_->all_reduce(hi, support::Reduce::kMax);
+  }
   return {lo, hi};
 }
 

@@ -7,7 +7,12 @@
 //   QParams qp = obs->qparams();               // SPEC §1.2 on the observed range
 //
 // observe() runs without autograd on a detached float32 copy and only updates min_val/max_val;
-// qparams() is always compute_qparams(min_val, max_val, scheme). Each observer lives in
+// qparams() is always compute_qparams(min_val, max_val, scheme).
+//
+// In a task group (set_group) every rank observes its part of each batch and the per-batch
+// statistics are reduced before the update, so the running statistics are those one rank would
+// compute from the whole batch: min/max by min/max reduction, histograms and candidate errors by
+// sums (docs/groups.md). Each observer lives in
 // src/quant/observers/<name>.cpp and is registered by one line in observer.cpp.
 #pragma once
 
@@ -19,6 +24,10 @@
 #include <vector>
 
 #include "quant/qscheme.h"
+
+namespace qsweep::support {
+class Collective;
+}
 
 namespace qsweep::quant {
 
@@ -49,11 +58,18 @@ class Observer {
   const ObserverOptions& options() const { return options_; }
   virtual const char* name() const = 0;
 
+  // The ranks that see the other parts of every batch; null: this rank sees whole batches.
+  // Not owned; must outlive the observing.
+  void set_group(const support::Collective* group) { group_ = group; }
+  const support::Collective* group() const { return group_; }
+
  protected:
   // x: detached, float32, contiguous, non-empty, finite.
   virtual void update(const at::Tensor& x) = 0;
+  // Whether x (every rank's part, in a group) holds only finite values.
+  bool all_finite(const at::Tensor& x) const;
 
-  // Per-tensor (0-dim) or per-channel ([C]) extremes of one batch.
+  // Per-tensor (0-dim) or per-channel ([C]) extremes of one batch (of the whole batch in a group).
   std::pair<at::Tensor, at::Tensor> batch_min_max(const at::Tensor& x) const;
   // First batch sets the range; later ones blend v = r·v + (1 − r)·batch (EMA* observers).
   void ema_update(const at::Tensor& batch_min, const at::Tensor& batch_max);
@@ -61,6 +77,7 @@ class Observer {
   void widen(const at::Tensor& batch_min, const at::Tensor& batch_max);
 
   ObserverOptions options_;
+  const support::Collective* group_ = nullptr;
   at::Tensor min_val_, max_val_;
   int64_t batches_ = 0;
 };

@@ -55,6 +55,10 @@ void QuantizedModel::replace_weight(const std::string& node_name, const at::Tens
   }
 }
 
+void QuantizedModel::set_group(const support::Collective* group) {
+  for (auto& a : activations) a.observer().set_group(group);
+}
+
 FakeQuant& QuantizedModel::activation_of(const graph::Node& n) {
   return activations.at(static_cast<size_t>(n.attr_int("quantizer")));
 }

@@ -21,6 +21,10 @@
 #include "quant/backend.h"
 #include "quant/quantizer.h"
 
+namespace qsweep::support {
+class Collective;
+}
+
 namespace qsweep::quant {
 
 enum class Mode {
@@ -52,6 +56,11 @@ class QuantizedModel {
   // Overwrites a conv/linear weight (AdaRound's hard-rounded value) and, in kQuantize, its quantized
   // copy: the weight quantizer re-applies nearest rounding, which leaves grid values unchanged.
   void replace_weight(const std::string& node_name, const at::Tensor& weight);
+
+  // Activation observers reduce each batch's statistics over `group` (a task group: every rank
+  // runs its part of each calibration batch). Weight observers stay local: every rank of a group
+  // holds the whole weights and calibrates them identically. Null: this rank alone.
+  void set_group(const support::Collective* group);
 
   FakeQuant& activation_of(const graph::Node& fake_quant_node);
   const WeightQuantizer* weight_of(const std::string& node_name) const;

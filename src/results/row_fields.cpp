@@ -38,7 +38,8 @@ std::vector<RowField> row_fields(const TaskRow& r) {
           {"int_top1", r.int_top1},
           {"int_top1_count", r.int_top1_count},
           {"agree", r.agree},
-          {"seconds_deploy_check", r.seconds_deploy_check}};
+          {"seconds_deploy_check", r.seconds_deploy_check},
+          {"ranks", r.ranks}};
 }
 
 std::vector<std::string> row_field_names() {

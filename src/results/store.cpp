@@ -48,6 +48,7 @@ struct RowRecord {
   double int_top1;
   int64_t int_top1_count;
   double agree, seconds_deploy_check;
+  const char* ranks;
 };
 
 struct PlanRecord {
@@ -93,6 +94,7 @@ const h5::CompoundType& row_type() {
     c.QSWEEP_STR(RowRecord, deploy).QSWEEP_NUM(RowRecord, double, int_top1);
     c.QSWEEP_NUM(RowRecord, int64_t, int_top1_count).QSWEEP_NUM(RowRecord, double, agree);
     c.QSWEEP_NUM(RowRecord, double, seconds_deploy_check);
+    c.QSWEEP_STR(RowRecord, ranks);  // added with task groups (same rule)
     return c;
   }();
   return t;
@@ -130,7 +132,7 @@ RowRecord to_record(const TaskRow& r) {
           r.seconds_calibrate_activations, r.seconds_calibrate_weights, r.seconds_reconstruct, r.seconds_evaluate,
           r.seconds_total, r.rank, r.host.c_str(), r.device.c_str(), r.error.c_str(), r.started.c_str(),
           r.finished.c_str(), r.weights_sha256.c_str(), r.data_fingerprint.c_str(), r.deploy.c_str(), r.int_top1,
-          r.int_top1_count, r.agree, r.seconds_deploy_check};
+          r.int_top1_count, r.agree, r.seconds_deploy_check, r.ranks.c_str()};
 }
 
 // What a member absent from the file reads as: TaskRow's defaults.
@@ -155,6 +157,7 @@ TaskRow from_record(const RowRecord& r) {
   t.weights_sha256 = str(r.weights_sha256), t.data_fingerprint = str(r.data_fingerprint);
   t.deploy = str(r.deploy), t.int_top1 = r.int_top1, t.int_top1_count = r.int_top1_count, t.agree = r.agree;
   t.seconds_deploy_check = r.seconds_deploy_check;
+  t.ranks = str(r.ranks);
   return t;
 }
 
@@ -216,6 +219,7 @@ TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, 
                         : r.seconds_prepare + r.seconds_calibrate_activations + r.seconds_calibrate_weights +
                               r.seconds_reconstruct + r.seconds_evaluate;
   r.rank = info.rank, r.host = info.host, r.device = info.device;
+  r.ranks = info.ranks.empty() ? std::to_string(info.rank) : info.ranks;
   r.started = info.started, r.finished = info.finished;
   r.weights_sha256 = info.weights_sha256, r.data_fingerprint = info.data_fingerprint;
   if (result.deploy) {
@@ -238,6 +242,7 @@ TaskRow make_failed_row(const TaskCell& cell, const std::string& error, const Ru
   r.status = "failed";
   r.error = error;
   r.rank = info.rank, r.host = info.host, r.device = info.device;
+  r.ranks = info.ranks.empty() ? std::to_string(info.rank) : info.ranks;
   r.started = info.started, r.finished = info.finished;
   r.weights_sha256 = info.weights_sha256, r.data_fingerprint = info.data_fingerprint;
   return r;
@@ -405,6 +410,11 @@ void ResultsStore::append(const TaskRow& row, const std::vector<pipeline::Quanti
     throw ResultsError(fmt::format("{}: task {}: this file's /tasks table predates the deployment check's columns "
                                    "and cannot hold its figures; write to a new results file (--new-file)",
                                    impl_->path, row.id));
+  }
+  if (row.ranks.find(',') != std::string::npos && !impl_->file().dataset("tasks").has_member("ranks")) {
+    throw ResultsError(fmt::format("{}: task {}: this file's /tasks table predates task groups and cannot record "
+                                   "the ranks {} that ran it; write to a new results file (--new-file)",
+                                   impl_->path, row.id, row.ranks));
   }
   impl_->change([&](h5::File& f) {
     // Quantizer groups first: a row in /tasks implies its groups are complete.

@@ -56,9 +56,10 @@ struct TaskCell {
 // Where and when a task ran, and what it ran on (provenance per task).
 struct RunInfo {
   int rank = 0;
-  std::string host, device;  // device: "cpu", "cuda:0"
+  std::string host, device;  // device: "cpu", "cuda:0"; a task group's: one per rank, "cuda:0,cuda:1"
   std::string started, finished;  // ISO 8601 UTC
   std::string weights_sha256, data_fingerprint;
+  std::string ranks;  // a task group's world ranks, "2,3,4" (its first leads); "" = `rank` alone
 };
 
 // One row of /tasks: plain fields, the same names as the HDF5 columns.
@@ -83,6 +84,9 @@ struct TaskRow {
   int64_t int_top1_count = 0;
   double agree = std::numeric_limits<double>::quiet_NaN();  // fraction of images with the simulated top-1 class
   double seconds_deploy_check = 0;
+  // The MPI ranks that ran the task: "3", or a task group's "2,3,4" (rank is the first). Files
+  // written before groups read "" (one rank, `rank`); a group's row is refused there.
+  std::string ranks;
 
   bool ok() const { return status == "ok"; }
   TaskCell cell() const { return {id, model, backend, w_calib, a_calib, wbit, abit}; }

@@ -33,7 +33,8 @@ std::string cell_to_json(const Cell& c) {
                     {"round_weight", optional_to_json(o.round_weight)},
                     {"warm_up", o.warm_up},
                     {"drop_prob", optional_to_json(o.drop_prob)},
-                    {"deploy_check", o.deploy_check}}}};
+                    {"deploy_check", o.deploy_check},
+                    {"group_size", o.group_size ? json(*o.group_size) : json(nullptr)}}}};
   return j.dump();
 }
 
@@ -57,6 +58,7 @@ Cell cell_from_json(const std::string& text) {
     c.options.warm_up = o.at("warm_up");
     c.options.drop_prob = optional_from_json(o.at("drop_prob"));
     c.options.deploy_check = o.at("deploy_check");
+    if (!o.at("group_size").is_null()) c.options.group_size = o.at("group_size").get<int>();
     return c;
   } catch (const json::exception& e) {
     throw SweepError(fmt::format("malformed cell JSON ({}): {}", e.what(), text.substr(0, 200)));

@@ -141,10 +141,10 @@ pipeline::ShardTaskData& CellRunner::data() {
   return *data_;
 }
 
-pipeline::TaskResult CellRunner::run(const Cell& cell) {
+pipeline::TaskResult CellRunner::run(const Cell& cell, const support::Collective* group) {
   const auto& g = model(cell.model);
   return pipeline::run_task(g, task_spec_of(cell, cell.model + "@" + weights_sha256(cell.model), spec_.seed), data(),
-                           &cache_);
+                           &cache_, group);
 }
 
 }  // namespace qsweep::sweep

@@ -28,7 +28,8 @@ class CellRunner {
   CellRunner(const SweepSpec& spec, c10::Device device);
   // Reads every weights file (sha256) and the shard headers; throws naming what is missing.
   PlanInputs plan_inputs();
-  pipeline::TaskResult run(const Cell& cell);
+  // group: the ranks running this cell together (pipeline::run_task); null: this rank alone.
+  pipeline::TaskResult run(const Cell& cell, const support::Collective* group = nullptr);
   const std::string& weights_sha256(const std::string& model_key);
   const std::string& data_fingerprint();
   // The eval shard's dataset: its source up to the ':' ("imagenet", "fashion-mnist").

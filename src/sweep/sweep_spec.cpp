@@ -29,7 +29,8 @@ namespace {
 
 const std::vector<std::string> kCellKeys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit"};
 const std::vector<std::string> kOptionKeys = {"w_p",          "a_p",     "ema_ratio", "symmetric_range", "iterations",
-                                              "round_weight", "warm_up", "drop_prob", "deploy_check"};
+                                              "round_weight", "warm_up", "drop_prob", "deploy_check",
+                                              "group_size"};
 
 using RawCell = std::vector<std::pair<std::string, YAML::Node>>;
 
@@ -94,6 +95,13 @@ class Parser {
     return v;
   }
 
+  int group_size(const YAML::Node& v) const {
+    if (v.IsScalar() && v.Scalar() == "auto") return 0;
+    const int n = scalar<int>(v, "group_size", "auto or a number of ranks");
+    if (n < 1) fail(v, fmt::format("group_size: {} must be auto or a number of ranks >= 1", n));
+    return n;
+  }
+
   void apply_option(TaskOptions& o, const std::string& key, const YAML::Node& v) const {
     if (key == "w_p" || key == "a_p") {
       const double p = number(v, key);
@@ -118,6 +126,8 @@ class Parser {
     } else if (key == "drop_prob") {
       o.drop_prob = number(v, key);
       if (!(*o.drop_prob > 0 && *o.drop_prob <= 1)) fail(v, fmt::format("drop_prob: {} not in (0, 1]", *o.drop_prob));
+    } else if (key == "group_size") {
+      o.group_size = group_size(v);
     } else if (key == "deploy_check") {
       o.deploy_check = str(v, key);
       if (o.deploy_check != "int8" && o.deploy_check != "none") {

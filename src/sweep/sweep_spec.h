@@ -46,6 +46,10 @@ struct TaskOptions {
   std::optional<double> drop_prob;
   // "int8": also run the cell in integer arithmetic (pipeline/deploy_check.h); "none" by default.
   std::string deploy_check = "none";
+  // How many ranks run the cell together (docs/groups.md): 0 = auto (the cost model decides),
+  // N ≥ 1 = N ranks; unset = `qsweep run --group-size` (1 by default). Not part of the task id:
+  // a group computes the same numbers as one rank.
+  std::optional<int> group_size;
 };
 
 struct Cell {

@@ -13,7 +13,7 @@ namespace {
 [[maybe_unused]] void FieldCountGuard(Cell& c) {
   [[maybe_unused]] auto& [model, backend, w_calib, a_calib, wbit, abit, options] = c;
   [[maybe_unused]] auto& [w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob,
-                          deploy_check] = c.options;
+                          deploy_check, group_size] = c.options;
 }
 
 Cell NonDefault() {  // every field differs from its default
@@ -33,6 +33,7 @@ Cell NonDefault() {  // every field differs from its default
   c.options.warm_up = 0.3;
   c.options.drop_prob = 0.25;
   c.options.deploy_check = "int8";
+  c.options.group_size = 3;
   return c;
 }
 
@@ -52,6 +53,7 @@ void ExpectSame(const Cell& a, const Cell& b) {
   EXPECT_EQ(a.options.deploy_check, b.options.deploy_check);
   EXPECT_EQ(a.options.warm_up, b.options.warm_up);
   EXPECT_EQ(a.options.drop_prob, b.options.drop_prob);
+  EXPECT_EQ(a.options.group_size, b.options.group_size);
 }
 
 TEST(CellJson, EveryFieldSurvivesTheRoundTrip) {

@@ -6,9 +6,12 @@
 //    count, not the cumulative count, and uses max/bins as bin width. With real data no single bin
 //    holds 99.999 % of the values, so it behaves as EMAMinMax.
 // Cumulative counts are summed exactly in double (torch sums float32 counts, inexact past 2^24).
+// In a task group the batch's extremes are reduced first (so every rank bins over the same
+// [0, R]), then the ranks' histograms and element counts are summed: the clip is the whole batch's.
 #include <ATen/ATen.h>
 
 #include "quant/observers/observers.h"
+#include "support/collective.h"
 
 namespace qsweep::quant::observers {
 namespace {
@@ -20,14 +23,19 @@ class EmaQuantileObserver final : public Observer {
 
  private:
   void update(const at::Tensor& x) override {
-    auto [lo_t, hi_t] = at::aminmax(x);
+    auto [lo_t, hi_t] = batch_min_max(x);
     const float lo = lo_t.item<float>();
     const float hi = hi_t.item<float>();
     const float range = std::max(-lo, hi);
     const int bins = options_.quantile_bins;
-    const auto hist = at::histc(at::abs(x), bins, 0.0, range).to(at::kCPU).contiguous();
-    const float* count = hist.data_ptr<float>();
-    const double target = options_.quantile_threshold * static_cast<double>(x.numel());
+    auto hist = at::histc(at::abs(x), bins, 0.0, range).to(at::kCPU).to(at::kDouble).contiguous();
+    auto numel = at::full({1}, static_cast<double>(x.numel()), at::kDouble);
+    if (support::grouped(group_)) {
+      group_->all_reduce(hist, support::Reduce::kSum);
+      group_->all_reduce(numel, support::Reduce::kSum);
+    }
+    const double* count = hist.data_ptr<double>();
+    const double target = options_.quantile_threshold * numel.item<double>();
     const float width = (legacy_ ? hi : range) / static_cast<float>(bins);
     float clip = range;
     double cumulative = 0.0;

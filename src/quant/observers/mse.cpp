@@ -15,7 +15,7 @@ class MseObserver final : public Observer {
 
  private:
   void update(const at::Tensor& x) override {
-    auto [lo, hi] = mse_search_batch(x, options_.p, options_.scheme);
+    auto [lo, hi] = mse_search_batch(x, options_.p, options_.scheme, group_);
     widen(lo, hi);
   }
 };

@@ -11,10 +11,12 @@
 #include <vector>
 
 #include "quant/observers/pow_nonneg.h"
+#include "support/collective.h"
 
 namespace qsweep::quant {
 
-std::pair<at::Tensor, at::Tensor> mse_search_batch_cpu(const at::Tensor& x, double p, const QScheme& scheme);
+std::pair<at::Tensor, at::Tensor> mse_search_batch_cpu(const at::Tensor& x, double p, const QScheme& scheme,
+                                                       const support::Collective* group);
 
 namespace {
 
@@ -125,9 +127,11 @@ RangeChoice mse_search_reference(const at::Tensor& x, float xmin, float xmax, in
   return choice;
 }
 
-RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, double p, const QScheme& scheme) {
-  if (!(p >= 1 && p <= 8)) throw QuantError(fmt::format("MSE search: p = {} not in [1, 8]", p));
-  const auto cands = candidates(xmin, xmax, steps, scheme);
+namespace {
+
+// Σ|fq(x) − x|^p of every candidate over x, in double, and how many values of x are non-zero.
+std::vector<double> score_candidates(const at::Tensor& x, const std::vector<Candidate>& cands, double p,
+                                     int64_t* nonzero_total) {
   const float* data = x.data_ptr<float>();
   const int64_t n = x.numel();
   const bool squares = p == 2.0;
@@ -136,17 +140,31 @@ RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, d
   // every candidate: exact zeros — about half of a post-ReLU activation — add 0 to every score
   // and are dropped from each chunk before it is scored.
   float nonzero[kChunk];
-  int64_t nonzero_total = 0;
-  std::vector<double> score(steps, 0.0);
+  *nonzero_total = 0;
+  std::vector<double> score(cands.size(), 0.0);
   for (int64_t start = 0; start < n; start += kChunk) {
     const int64_t len = compact_nonzero(data + start, std::min(kChunk, n - start), nonzero);
-    nonzero_total += len;
-    for (int i = 0; i < steps; ++i) {
+    *nonzero_total += len;
+    for (size_t i = 0; i < cands.size(); ++i) {
       const Candidate& c = cands[i];
       score[i] += squares ? chunk_sq_error(nonzero, len, c.inv, c.scale, c.lo, c.hi)
                           : chunk_lp_error(nonzero, len, c.inv, c.scale, c.lo, c.hi, pf);
     }
   }
+  return score;
+}
+
+void check_p(double p) {
+  if (!(p >= 1 && p <= 8)) throw QuantError(fmt::format("MSE search: p = {} not in [1, 8]", p));
+}
+
+}  // namespace
+
+RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, double p, const QScheme& scheme) {
+  check_p(p);
+  const auto cands = candidates(xmin, xmax, steps, scheme);
+  int64_t nonzero_total = 0;
+  const auto score = score_candidates(x, cands, p, &nonzero_total);
   // All zeros: every score is 0 and the reference loop keeps its first candidate.
   if (nonzero_total == 0) return {cands.front().min_val, cands.front().max_val, 0};
   double best = std::numeric_limits<double>::infinity();
@@ -166,7 +184,52 @@ RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, d
   return choice;
 }
 
-std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x_any, double p, const QScheme& scheme) {
+// The search over a batch split across a group: the same candidates (from the reduced extremes),
+// each candidate's error summed over the ranks' parts before choosing. The near-best band is
+// re-scored by the reference's fake-quant with double sums: ATen's float32 mean over the whole
+// batch cannot be formed from parts, so a tie closer than float32 summation order is the only
+// case that may choose differently from one rank (docs/groups.md).
+RangeChoice mse_search_grouped(const at::Tensor& x, float xmin, float xmax, int steps, double p,
+                               const QScheme& scheme, const support::Collective& group) {
+  check_p(p);
+  const auto cands = candidates(xmin, xmax, steps, scheme);
+  int64_t nonzero = 0;
+  auto local = score_candidates(x, cands, p, &nonzero);
+  local.push_back(static_cast<double>(nonzero));
+  local.push_back(static_cast<double>(x.numel()));
+  auto sums = at::tensor(local, at::kDouble);
+  group.all_reduce(sums, support::Reduce::kSum);
+  const double* score = sums.data_ptr<double>();
+  const double numel = score[steps + 1];
+  if (score[steps] == 0) return {cands.front().min_val, cands.front().max_val, 0};
+  double best = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < steps; ++i) best = std::min(best, score[i]);
+  const QRange r = scheme.range();
+  std::vector<int> band;
+  std::vector<double> part;
+  for (int i = 0; i < steps; ++i) {
+    if (score[i] > best * (1.0 + kNearTie)) continue;
+    const int64_t zp = static_cast<int64_t>(r.qmin - static_cast<int64_t>(cands[i].lo));
+    const auto xq = at::fake_quantize_per_tensor_affine(x, cands[i].scale, zp, r.qmin, r.qmax);
+    band.push_back(i);
+    part.push_back((xq - x).abs().pow(p).sum(at::kDouble).item<double>());
+  }
+  auto band_sums = at::tensor(part, at::kDouble);
+  group.all_reduce(band_sums, support::Reduce::kSum);
+  double best_ref = std::numeric_limits<double>::infinity();
+  RangeChoice choice{xmin, xmax, 0};
+  for (size_t k = 0; k < band.size(); ++k) {
+    const double s = band_sums[static_cast<int64_t>(k)].item<double>() / numel;
+    if (s < best_ref) {
+      best_ref = s;
+      choice = {cands[band[k]].min_val, cands[band[k]].max_val, band[k]};
+    }
+  }
+  return choice;
+}
+
+std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x_any, double p, const QScheme& scheme,
+                                                   const support::Collective* group) {
   // The blocked kernel runs on the CPU; a CUDA activation is copied once per batch (the search
   // itself is what costs, not the copy).
   const auto x = x_any.device().is_cpu() ? x_any : x_any.to(at::kCPU);
@@ -174,10 +237,20 @@ std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x_any, doub
   auto on_device = [&](std::pair<at::Tensor, at::Tensor> r) {
     return std::make_pair(r.first.to(device), r.second.to(device));
   };
-  return on_device(mse_search_batch_cpu(x, p, scheme));
+  return on_device(mse_search_batch_cpu(x, p, scheme, group));
 }
 
-std::pair<at::Tensor, at::Tensor> mse_search_batch_cpu(const at::Tensor& x, double p, const QScheme& scheme) {
+std::pair<at::Tensor, at::Tensor> mse_search_batch_cpu(const at::Tensor& x, double p, const QScheme& scheme,
+                                                       const support::Collective* group) {
+  if (support::grouped(group)) {
+    // Per-channel observers only calibrate weights, which every rank of a group calibrates whole.
+    if (scheme.per_channel) throw QuantError("MSE search: a per-channel observer cannot split its input across a task group");
+    auto lo = at::amin(x).contiguous(), hi = at::amax(x).contiguous();
+    group->all_reduce(lo, support::Reduce::kMin);
+    group->all_reduce(hi, support::Reduce::kMax);
+    const auto c = mse_search_grouped(x, lo.item<float>(), hi.item<float>(), kMseStepsPerTensor, p, scheme, *group);
+    return {at::scalar_tensor(c.min_val, at::kFloat), at::scalar_tensor(c.max_val, at::kFloat)};
+  }
   if (!scheme.per_channel) {
     auto [lo, hi] = at::aminmax(x);
     const auto c = mse_search(x, lo.item<float>(), hi.item<float>(), kMseStepsPerTensor, p, scheme);

@@ -12,6 +12,10 @@
 
 #include "quant/qscheme.h"
 
+namespace qsweep::support {
+class Collective;
+}
+
 namespace qsweep::quant {
 
 inline constexpr int kMseStepsPerTensor = 95;
@@ -29,7 +33,14 @@ RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, d
 RangeChoice mse_search_reference(const at::Tensor& x, float xmin, float xmax, int steps, double p,
                                  const QScheme& scheme);
 
-// Per-tensor (0-dim results) or per-channel ([C] results) search of one batch, as the observers use it.
-std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x, double p, const QScheme& scheme);
+// The search of one batch split across `group` (x: this rank's part; per-tensor): every rank
+// gets the candidate chosen on the errors summed over all parts.
+RangeChoice mse_search_grouped(const at::Tensor& x, float xmin, float xmax, int steps, double p,
+                               const QScheme& scheme, const support::Collective& group);
+
+// Per-tensor (0-dim results) or per-channel ([C] results) search of one batch, as the observers
+// use it; with a group of more than one rank, of the whole batch whose part x is.
+std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x, double p, const QScheme& scheme,
+                                                   const support::Collective* group = nullptr);
 
 }  // namespace qsweep::quant

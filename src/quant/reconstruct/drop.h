@@ -20,8 +20,10 @@ class DropMasks {
  public:
   explicit DropMasks(uint64_t seed) : seed_(seed) {}
   // Bool CPU tensor of `sizes`: true with probability `keep` (in steps of 2^−24), independently per
-  // element and per call.
-  at::Tensor keep_mask(at::IntArrayRef sizes, double keep);
+  // element and per call. `first_sample`: the samples of `sizes` are samples first_sample, … of the
+  // step's whole batch (a task group's part): each element's draw is the one it has in the whole
+  // batch's mask, so the masks do not depend on how the batch is split.
+  at::Tensor keep_mask(at::IntArrayRef sizes, double keep, int64_t first_sample = 0);
 
  private:
   uint64_t seed_;

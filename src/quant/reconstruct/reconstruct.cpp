@@ -18,6 +18,7 @@
 #include "quant/reconstruct/adaround.h"
 #include "quant/reconstruct/drop.h"
 #include "quant/reconstruct/forward_cache.h"
+#include "support/collective.h"
 
 namespace qsweep::quant::reconstruct {
 namespace {
@@ -43,6 +44,35 @@ int64_t bytes_of(const std::vector<std::vector<at::Tensor>>& v) {
     for (const auto& t : row) n += t.numel() * static_cast<int64_t>(t.element_size());
   }
   return n;
+}
+
+// Sums the gradients of every trainable and the loss value `rec` over the group in one reduction
+// (packed in one buffer), writes the sums back, and returns the summed loss.
+double sum_gradients(std::vector<at::Tensor>& alphas, std::vector<at::Tensor>& scales, double rec,
+                     const support::Collective& group) {
+  std::vector<at::Tensor> flat;
+  auto collect = [&](std::vector<at::Tensor>& params) {
+    for (auto& p : params) {
+      if (!p.grad().defined()) p.mutable_grad() = at::zeros_like(p);
+      flat.push_back(p.grad().reshape({-1}));
+    }
+  };
+  collect(alphas);
+  collect(scales);
+  flat.push_back(at::full({1}, rec, flat.empty() ? at::TensorOptions(at::kFloat) : flat.front().options()));
+  auto buffer = at::cat(flat).contiguous();
+  group.all_reduce(buffer, support::Reduce::kSum);
+  int64_t offset = 0;
+  auto scatter = [&](std::vector<at::Tensor>& params) {
+    for (auto& p : params) {
+      const int64_t n = p.numel();
+      p.mutable_grad().copy_(buffer.narrow(0, offset, n).view_as(p));
+      offset += n;
+    }
+  };
+  scatter(alphas);
+  scatter(scales);
+  return buffer[offset].item<double>();
 }
 
 }  // namespace
@@ -95,7 +125,8 @@ double default_round_weight(const std::string& model_name) {
 }
 
 ReconstructionReport reconstruct(QuantizedModel& qm, const std::vector<at::Tensor>& calibration,
-                                 const ReconstructionConfig& cfg, const ReconstructionLog& log) {
+                                 const ReconstructionConfig& cfg, const ReconstructionLog& log,
+                                 const support::Collective* group) {
   cfg.validate();
   if (cfg.algorithm == Algorithm::kNone) throw QuantError("reconstruct: algorithm is none");
   if (calibration.empty()) throw QuantError("reconstruct: the calibration set is empty");
@@ -121,7 +152,7 @@ ReconstructionReport reconstruct(QuantizedModel& qm, const std::vector<at::Tenso
     const auto unit_log = [&](const std::string& line) {
       if (log) log(fmt::format("unit {}/{} {}", ui + 1, units.size(), line));
     };
-    report.units.push_back(reconstruct_unit(qm, fp_cache, q_cache, units[ui], cfg, gen, unit_log));
+    report.units.push_back(reconstruct_unit(qm, fp_cache, q_cache, units[ui], cfg, gen, unit_log, group));
     report.iterations += cfg.iterations;
   }
   report.seconds = since(t_all);
@@ -129,7 +160,9 @@ ReconstructionReport reconstruct(QuantizedModel& qm, const std::vector<at::Tenso
 }
 
 UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache& quantized, const Unit& unit,
-                            const ReconstructionConfig& cfg, at::Generator& gen, const ReconstructionLog& log) {
+                            const ReconstructionConfig& cfg, at::Generator& gen, const ReconstructionLog& log,
+                            const support::Collective* group) {
+  const bool split = support::grouped(group);
   const double lambda = cfg.round_weight ? *cfg.round_weight : default_round_weight(qm.graph.name);
   const double keep = cfg.keep_prob();
   const at::Device model_device = qm.graph.params.names().empty()
@@ -186,6 +219,7 @@ UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache
 
   // Drop masks: their own stream, keyed by a draw from `gen`, so units differ and a seed repeats.
   DropMasks masks(static_cast<uint64_t>(at::randint(1LL << 62, {1}, gen, at::kLong).item<int64_t>()));
+  support::Part part;  // this rank's samples of the step's batch (all of them outside a group)
   graph::ExecOptions opt;
   opt.weight = [&](const graph::Node& n, const at::Tensor& stored) {
     auto it = rounding.find(n.id);
@@ -201,28 +235,33 @@ UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache
     } else {
       y = fq.forward(x);
     }
-    if (keep < 1.0) y = at::where(masks.keep_mask(y.sizes(), keep).to(y.device()), y, x);
+    if (keep < 1.0) y = at::where(masks.keep_mask(y.sizes(), keep, part.begin).to(y.device()), y, x);
     return y;
   };
 
   const int64_t nb = static_cast<int64_t>(target.size());
   for (int64_t t = 1; t <= cfg.iterations; ++t) {
     const int64_t idx = at::randint(nb, {1}, gen, at::kLong).item<int64_t>();
+    const int64_t batch = target[idx].size(0);
+    part = split ? support::part_of(batch, group->rank(), group->size()) : support::Part{0, batch};
+    auto mine = [&](const at::Tensor& t) { return split ? t.narrow(0, part.begin, part.count) : t; };
     std::unordered_map<int, at::Tensor> ext;
     for (size_t a = 0; a < unit.inputs.size(); ++a) {
-      auto inp = q_in[a][idx].to(model_device);
+      auto inp = mine(q_in[a][idx]).to(model_device);
       if (keep < 1.0) {
-        inp = at::where(masks.keep_mask(inp.sizes(), keep).to(model_device), inp, fp_in[a][idx].to(model_device));
+        inp = at::where(masks.keep_mask(inp.sizes(), keep, part.begin).to(model_device), inp,
+                        mine(fp_in[a][idx]).to(model_device));
       }
       ext[unit.inputs[a]] = inp;
     }
     const auto out = graph::run_nodes(qm.graph, unit.body, ext, {unit.output()}, opt).at(0);
-    const auto rec = (out - target[idx].to(model_device)).abs().pow(2.0).sum(1).mean();
-    at::Tensor loss = rec;
+    at::Tensor rec = (out - mine(target[idx]).to(model_device)).abs().pow(2.0).sum(1).mean();
+    // A part's mean counts for its share of the batch: Σ parts = the whole batch's mean.
+    if (split) rec = rec * (static_cast<double>(part.count) / static_cast<double>(batch));
+    at::Tensor loss = rec, round;
     double round_value = 0;
     if (round_loss_active(t, cfg.iterations, cfg.warm_up) && !rounding.empty()) {
       const double beta = beta_at(t, cfg.iterations, cfg.warm_up, cfg.b_start, cfg.b_end);
-      at::Tensor round;
       for (const auto& [id, r] : rounding) {
         const auto term = r->round_loss(beta) * lambda;
         round = round.defined() ? round + term : term;
@@ -232,13 +271,22 @@ UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache
     }
     w_opt.zero_grad();
     if (a_opt) a_opt->zero_grad();
-    loss.backward();
+    double rec_value = 0;
+    if (!split) {
+      loss.backward();
+      rec_value = rec.item<double>();
+    } else {
+      // The data term's gradients differ per part and are summed; the rounding term depends on α
+      // alone, is the same on every rank, and is added once after the sum.
+      rec.backward();
+      rec_value = sum_gradients(alphas, scale_params, rec.item<double>(), *group);
+      if (round.defined()) round.backward();
+    }
     w_opt.step();
     if (a_opt) {
       a_opt->step();
       a_opt->set_lr(cosine_lr(cfg.scale_lr, t, cfg.iterations));
     }
-    const double rec_value = rec.item<double>();
     if (t == 1) ur.first_rec = rec_value;
     if (t == cfg.iterations) {
       ur.final_rec = rec_value;

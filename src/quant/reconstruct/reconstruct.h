@@ -87,13 +87,20 @@ using ReconstructionLog = std::function<void(const std::string&)>;
 // quantizer off); quantized: a cache over qm.graph, invalidated here below the unit once its
 // weights are rewritten; gen: draws batches and drop masks.
 // Precondition: qm in Mode::kQuantize; the config validated.
+// group: the ranks reconstructing this model together (null: this rank alone). Every rank caches
+// the whole calibration set, draws the same batch each step and runs its contiguous part of it;
+// the reconstruction loss's gradients are summed over the group (each part weighted by its share
+// of the batch) before the rounding loss's own gradient is added and the optimisers step, so every
+// rank holds the same α, scales and Adam state throughout (docs/groups.md).
 UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache& quantized, const Unit& unit,
-                            const ReconstructionConfig& config, at::Generator& gen, const ReconstructionLog& log = {});
+                            const ReconstructionConfig& config, at::Generator& gen, const ReconstructionLog& log = {},
+                            const support::Collective* group = nullptr);
 
 // qm: prepared and calibrated (activation observers have seen the calibration set, weight
 // observers their weights). BRECQ/QDrop need dividing activation quantizers
 // (CalibrationConfig::a_fake_quant = kDividing). Leaves qm in Mode::kQuantize.
 ReconstructionReport reconstruct(QuantizedModel& qm, const std::vector<at::Tensor>& calibration,
-                                 const ReconstructionConfig& config, const ReconstructionLog& log = {});
+                                 const ReconstructionConfig& config, const ReconstructionLog& log = {},
+                                 const support::Collective* group = nullptr);
 
 }  // namespace qsweep::quant::reconstruct

@@ -1,0 +1,83 @@
+// Predicted makespan of whole sweeps with and without task groups, as ratios to the ideal
+// (Σcost ÷ ranks), from the planner's cost model and the Dispatcher the runner uses
+// (sweep/schedule.h). Nothing runs: the plan is made with empty PlanInputs (ids without weights),
+// so neither data nor checkpoints are needed. Perfect scaling is assumed (a task of cost c on G
+// ranks takes c / G); what groups really cost is measured separately.
+//
+//   build/makespan_bench [--sweep sweeps/full_table.yaml --sweep sweeps/advanced_ptq.yaml]
+//                        [--ranks 8,64,512] [--ranks-per-node 8] [--max-group 0]
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <exception>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "sweep/plan.h"
+#include "sweep/schedule.h"
+#include "sweep/sweep_spec.h"
+
+using namespace qsweep::sweep;
+
+namespace {
+
+// One table row: the sweep on `ranks` ranks, groups off (every task on one rank) and auto.
+void print_row(const std::string& name, const std::vector<double>& costs, int ranks, int ranks_per_node,
+               int max_group) {
+  const auto order = longest_first(costs);
+  const auto nodes = block_nodes(ranks, ranks_per_node);
+  const Schedule off = simulate(costs, order, std::vector<int>(costs.size(), 1), nodes);
+  const auto groups =
+      choose_group_sizes(costs, std::vector<int>(costs.size(), 0), ranks, max_group > 0 ? max_group : ranks, nodes);
+  const Schedule on = simulate(costs, order, groups, nodes);
+  const int largest = groups.empty() ? 0 : *std::max_element(groups.begin(), groups.end());
+  fmt::print("{:<16} {:>6} {:>6} {:>10.2f} {:>12.3f} {:>12.3f} {:>8}\n", name, ranks, costs.size(),
+             std::accumulate(costs.begin(), costs.end(), 0.0), off.makespan / off.ideal, on.makespan / on.ideal,
+             largest);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Task-group scheduling benchmark: predicted sweep makespan with groups off and on"};
+  app.footer(
+      "Ratios are predicted makespan / ideal, ideal = sum of the tasks' estimated costs / ranks (a lower bound;\n"
+      "1.000 is perfect balance). 'off / ideal': every task on one rank, longest first. 'on / ideal': auto\n"
+      "group sizes (choose_group_sizes) under the same strict Dispatcher. Costs come from the planner's cost\n"
+      "model (Task::cost, relative units); perfect scaling is assumed (cost c on G ranks takes c / G), so 'on'\n"
+      "is what groups could reach at best. 'largest' is the largest group in the auto grouping.");
+  std::vector<std::string> sweeps = {QSWEEP_SOURCE_DIR "/sweeps/full_table.yaml",
+                                     QSWEEP_SOURCE_DIR "/sweeps/advanced_ptq.yaml"};
+  std::vector<int> ranks = {8, 64, 512};
+  int ranks_per_node = 8, max_group = 0;
+  app.add_option("--sweep", sweeps, "sweep files to plan (repeat the flag for several)")
+      ->check(CLI::ExistingFile)
+      ->capture_default_str();
+  app.add_option("--ranks", ranks, "rank counts to simulate")->delimiter(',')->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--ranks-per-node", ranks_per_node, "ranks per node (rank r is on node r / this)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-group", max_group, "largest auto group; 0 = all ranks")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    fmt::print("{} rank(s) per node, largest group {}; ratios to ideal = sum(cost) / ranks\n", ranks_per_node,
+               max_group > 0 ? std::to_string(max_group) : std::string("= ranks"));
+    fmt::print("{:<16} {:>6} {:>6} {:>10} {:>12} {:>12} {:>8}\n", "sweep", "ranks", "tasks", "sum(cost)", "off / ideal",
+               "on / ideal", "largest");
+    for (const auto& path : sweeps) {
+      const SweepSpec spec = load_sweep(path);
+      std::vector<double> costs;
+      for (const auto& t : make_plan(spec, PlanInputs{})) costs.push_back(t.cost);
+      for (int r : ranks) print_row(spec.name, costs, r, ranks_per_node, max_group);
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "makespan_bench: {}\n", e.what());
+    return 2;
+  }
+  return 0;
+}

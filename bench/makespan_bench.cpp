@@ -24,13 +24,17 @@ using namespace qsweep::sweep;
 namespace {
 
 // One table row: the sweep on `ranks` ranks, groups off (every task on one rank) and auto.
-void print_row(const std::string& name, const std::vector<double>& costs, int ranks, int ranks_per_node,
-               int max_group) {
+void print_row(const SweepSpec& spec, const std::vector<Task>& tasks, int ranks, int ranks_per_node, int max_group) {
+  const std::string& name = spec.name;
+  std::vector<double> costs;
+  for (const auto& t : tasks) costs.push_back(t.cost);
   const auto order = longest_first(costs);
   const auto nodes = block_nodes(ranks, ranks_per_node);
   const Schedule off = simulate(costs, order, std::vector<int>(costs.size(), 1), nodes);
-  const auto groups =
-      choose_group_sizes(costs, std::vector<int>(costs.size(), 0), ranks, max_group > 0 ? max_group : ranks, nodes);
+  // max_group 0: exactly the runner's `--group-size auto` (capped at the calibration batch size).
+  const auto groups = max_group > 0
+                          ? choose_group_sizes(costs, std::vector<int>(costs.size(), 0), ranks, max_group, nodes)
+                          : plan_group_sizes(spec, tasks, 0, ranks, nodes);
   const Schedule on = simulate(costs, order, groups, nodes);
   const int largest = groups.empty() ? 0 : *std::max_element(groups.begin(), groups.end());
   fmt::print("{:<16} {:>6} {:>6} {:>10.2f} {:>12.3f} {:>12.3f} {:>8}\n", name, ranks, costs.size(),
@@ -59,21 +63,20 @@ int main(int argc, char** argv) {
   app.add_option("--ranks-per-node", ranks_per_node, "ranks per node (rank r is on node r / this)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--max-group", max_group, "largest auto group; 0 = all ranks")
+  app.add_option("--max-group", max_group, "largest auto group; 0 = as `qsweep run --group-size auto` (ranks, at most the calibration batch size)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
     fmt::print("{} rank(s) per node, largest group {}; ratios to ideal = sum(cost) / ranks\n", ranks_per_node,
-               max_group > 0 ? std::to_string(max_group) : std::string("= ranks"));
+               max_group > 0 ? std::to_string(max_group) : std::string("as the runner's (<= calibration batch size)"));
     fmt::print("{:<16} {:>6} {:>6} {:>10} {:>12} {:>12} {:>8}\n", "sweep", "ranks", "tasks", "sum(cost)", "off / ideal",
                "on / ideal", "largest");
     for (const auto& path : sweeps) {
       const SweepSpec spec = load_sweep(path);
-      std::vector<double> costs;
-      for (const auto& t : make_plan(spec, PlanInputs{})) costs.push_back(t.cost);
-      for (int r : ranks) print_row(spec.name, costs, r, ranks_per_node, max_group);
+      const auto tasks = make_plan(spec, PlanInputs{});
+      for (int r : ranks) print_row(spec, tasks, r, ranks_per_node, max_group);
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "makespan_bench: {}\n", e.what());

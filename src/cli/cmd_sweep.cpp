@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -12,6 +13,7 @@
 #include "sweep/cell_runner.h"
 #include "support/cell_filter.h"
 #include "sweep/plan.h"
+#include "sweep/schedule.h"
 
 namespace qsweep::cli {
 namespace {
@@ -39,8 +41,9 @@ void add_selection_options(CLI::App* cmd, SelectionArgs& a) {
   cmd->add_option("--set", a.set,
                   "override an option in every cell, validated as in the file: --set a_p=2.4 --set iterations=100\n"
                   "(keys: w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob,\n"
-                  "deploy_check (int8: also run each cell in integer arithmetic), seed;\n"
-                  "part of the task ids, and recorded in the stored sweep text)");
+                  "deploy_check (int8: also run each cell in integer arithmetic), group_size (auto|N ranks per\n"
+                  "task; the only one not in the task ids), seed; part of the task ids, and recorded in the\n"
+                  "stored sweep text)");
 }
 
 // The sweep with --set applied, and the --filter predicate (empty when no filter was given).
@@ -60,7 +63,61 @@ std::pair<sweep::SweepSpec, std::function<bool(const sweep::Cell&)>> select(cons
   return {std::move(spec), keep};
 }
 
-void plan(const std::string& path, const SelectionArgs& selection, bool resolve) {
+// `--group-size auto|N` → 0 (auto) or N ≥ 1.
+int parse_group_size(const std::string& text) {
+  if (text == "auto") return 0;
+  try {
+    size_t used = 0;
+    const int n = std::stoi(text, &used);
+    if (used == text.size() && n >= 1) return n;
+  } catch (const std::exception&) {
+  }
+  throw CLI::ValidationError("--group-size", fmt::format("'{}' is neither 'auto' nor a rank count ≥ 1", text));
+}
+
+const char* kGroupSizeHelp =
+    "ranks per task where the cell's `group_size` option does not say: 1 = one rank per task (default),\n"
+    "N = every task on N ranks, auto = the cost model gives the long tasks groups (capped at the\n"
+    "calibration batch size); a group computes the numbers one rank would (docs/groups.md)";
+
+struct GroupArgs {
+  int ranks = 0;  // 0: no group plan
+  int ranks_per_node = 0;
+  std::string group_size = "1";
+};
+
+// The groups `run` would form on a.ranks ranks and the makespan the cost model predicts for them.
+void print_group_plan(const sweep::SweepSpec& spec, const std::vector<sweep::Task>& tasks, const GroupArgs& a) {
+  const int per_node = a.ranks_per_node > 0 ? a.ranks_per_node : a.ranks;
+  const auto nodes = sweep::block_nodes(a.ranks, per_node);
+  const auto groups = sweep::plan_group_sizes(spec, tasks, parse_group_size(a.group_size), a.ranks, nodes);
+  std::vector<double> costs;
+  for (const auto& t : tasks) costs.push_back(t.cost);
+  const auto order = sweep::longest_first(costs);
+  const auto sched = sweep::simulate(costs, order, groups, nodes);
+  const auto off = sweep::simulate(costs, order, std::vector<int>(tasks.size(), 1), nodes);
+  std::vector<std::vector<int>> ranks_of(tasks.size());
+  for (const auto& st : sched.tasks) ranks_of[st.task] = st.ranks;
+  fmt::print("\ntask groups on {} ranks ({} per node), --group-size {}, longest first:\n", a.ranks, per_node,
+             a.group_size);
+  fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8} {:>5}  {}\n", "id", "model", "backend", "w_calib",
+             "a_calib", "wbit", "abit", "cost", "group", "ranks (predicted)");
+  for (size_t i : order) {
+    const auto& t = tasks[i];
+    std::string rs;
+    for (int r : ranks_of[i]) rs += (rs.empty() ? "" : ",") + std::to_string(r);
+    fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8.3f} {:>5}  {}\n", t.id, t.cell.model, t.cell.backend,
+               t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit, t.cost, groups[i], rs);
+  }
+  const int grouped = static_cast<int>(std::count_if(groups.begin(), groups.end(), [](int g) { return g > 1; }));
+  fmt::print("predicted makespan {:.3f} units = {:.3f} x ideal (sum of costs / {} ranks = {:.3f}); "
+             "{} task(s) in groups; one rank per task: {:.3f} x ideal\n",
+             sched.makespan, sched.ideal > 0 ? sched.makespan / sched.ideal : 1.0, a.ranks, sched.ideal, grouped,
+             off.ideal > 0 ? off.makespan / off.ideal : 1.0);
+  fmt::print("(the cost model's units; groups assumed to scale perfectly, so a group's real time is longer)\n");
+}
+
+void plan(const std::string& path, const SelectionArgs& selection, bool resolve, const GroupArgs& group) {
   const auto [spec, keep] = select(path, selection);
   sweep::PlanInputs in;
   if (resolve) {
@@ -68,6 +125,10 @@ void plan(const std::string& path, const SelectionArgs& selection, bool resolve)
     in = runner.plan_inputs();
   }
   const auto tasks = sweep::make_plan(spec, in);
+  std::vector<sweep::Task> kept;
+  for (const auto& t : tasks) {
+    if (!keep || keep(t.cell)) kept.push_back(t);
+  }
   double cost = 0;
   size_t shown = 0;
   // Without --resolve the ids lack the weights' and data's hashes, so they are not the ids the
@@ -94,6 +155,7 @@ void plan(const std::string& path, const SelectionArgs& selection, bool resolve)
       for (const auto& m : missing) fmt::print("  {}\n", m);
     }
   }
+  if (group.ranks > 0) print_group_plan(spec, kept, group);
 }
 
 }  // namespace
@@ -103,6 +165,7 @@ void add_sweep_commands(CLI::App& app) {
     std::string sweep;
     SelectionArgs selection;
     bool resolve = false;
+    GroupArgs group;
   };
   auto pa = std::make_shared<PlanArgs>();
   auto* p = app.add_subcommand(
@@ -110,13 +173,24 @@ void add_sweep_commands(CLI::App& app) {
   p->add_option("sweep", pa->sweep, "sweep YAML file")->required()->check(CLI::ExistingFile);
   p->add_flag("--resolve", pa->resolve, "also read the checkpoints and shards, giving the final task ids");
   add_selection_options(p, pa->selection);
-  p->callback([pa] { plan(pa->sweep, pa->selection, pa->resolve); });
+  p->add_option("--ranks", pa->group.ranks,
+                "also show the task groups `run` would form on this many ranks and the predicted makespan")
+      ->check(CLI::Range(1, 1 << 20));
+  p->add_option("--ranks-per-node", pa->group.ranks_per_node,
+                "ranks per node for --ranks (groups stay on one node where they can; default: one node)")
+      ->check(CLI::Range(1, 1 << 20));
+  p->add_option("--group-size", pa->group.group_size, kGroupSizeHelp)->capture_default_str();
+  p->callback([pa] {
+    parse_group_size(pa->group.group_size);
+    plan(pa->sweep, pa->selection, pa->resolve, pa->group);
+  });
 
   struct RunArgs {
     std::string sweep;
     SelectionArgs selection;
     dist::RunOptions options;
     bool no_resume = false;
+    std::string group_size = "1";
   };
   auto a = std::make_shared<RunArgs>();
   auto* r = app.add_subcommand(
@@ -134,8 +208,10 @@ void add_sweep_commands(CLI::App& app) {
       ->capture_default_str();
   r->add_option("--threads", a->options.threads, "intra-op threads per rank (default: cores per node / ranks per node)")
       ->check(CLI::Range(1, 1024));
+  r->add_option("--group-size", a->group_size, kGroupSizeHelp)->capture_default_str();
   add_selection_options(r, a->selection);
   r->callback([a] {
+    a->options.group_size = parse_group_size(a->group_size);
     dist::World world(nullptr, nullptr);
     a->options.resume = !a->no_resume;
     auto [spec, keep] = select(a->sweep, a->selection);

@@ -1,4 +1,5 @@
 #include "dist/mpi_collective.h"
+#include "dist/mpi_check.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -11,14 +12,7 @@
 namespace qsweep::dist {
 namespace {
 
-void check(int rc, const char* what) {
-  if (rc != MPI_SUCCESS) {
-    char msg[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, msg, &len);
-    throw DistError(fmt::format("{} failed: {}", what, std::string(msg, static_cast<size_t>(len))));
-  }
-}
+using detail::check;
 
 MPI_Datatype mpi_type(at::ScalarType t) {
   switch (t) {

@@ -1,9 +1,13 @@
 // The coordinator/worker protocol. Messages are JSON texts over MPI point-to-point:
-//   worker → 0  kReady   {}                     first request for work
-//   0 → worker  kTask    {index, id, cell} | {} a task (cell: as sweep/cell_json writes it), or {} = no more work
-//   worker → 0  kResult  {index, row, quantizers}  a finished task, which also asks for the next
-// Rank 0 keeps the queue; its coordinator thread is the only thread making MPI calls while the
-// sweep runs (MPI_THREAD_SERIALIZED), and its main thread works on tasks like any rank.
+//   worker → 0  kReady   {device}                        first request for work (with the rank's device)
+//   worker → 0  kReady   {}                              a group member other than its leader is free again
+//   0 → worker  kTask    {index, id, cell, ranks} | {}   a task for the group `ranks` (world ranks, ascending,
+//                                                        the first leads; one rank = no group), or {} = stop
+//   worker → 0  kResult  {index, ranks, row, quantizers} a leader's (or lone rank's) finished task; it is free
+// Rank 0's coordinator thread owns the sweep::Dispatcher (strict longest-first order, groups of one
+// node first) and is the only thread touching MPI_COMM_WORLD point-to-point; rank 0's main thread
+// works on tasks like any rank and, in a group, makes that group's collective calls (on a duplicate
+// of MPI_COMM_WORLD), hence MPI_THREAD_MULTIPLE for groups (without it every task runs on one rank).
 #include "dist/sweep_runner.h"
 
 #include <ATen/Parallel.h>
@@ -14,15 +18,21 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <deque>
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
 #include <thread>
+#include <utility>
 
+#include "dist/mpi_collective.h"
+#include "dist/nccl_collective.h"
 #include "pipeline/task.h"
 #include "results/store.h"
 #include "support/h5_commit.h"
@@ -31,6 +41,7 @@
 #include "sweep/cell_json.h"
 #include "sweep/cell_runner.h"
 #include "sweep/plan.h"
+#include "sweep/schedule.h"
 
 namespace qsweep::dist {
 namespace {
@@ -69,7 +80,7 @@ json row_to_json(const results::TaskRow& r) {
           {"error", r.error},   {"started", r.started},   {"finished", r.finished},
           {"weights_sha256", r.weights_sha256}, {"data_fingerprint", r.data_fingerprint},
           {"deploy", r.deploy}, {"int_top1", number_to_json(r.int_top1)}, {"int_top1_count", r.int_top1_count},
-          {"agree", number_to_json(r.agree)}, {"sdc", r.seconds_deploy_check}};
+          {"agree", number_to_json(r.agree)}, {"sdc", r.seconds_deploy_check}, {"ranks", r.ranks}};
 }
 
 results::TaskRow row_from_json(const json& j) {
@@ -86,6 +97,7 @@ results::TaskRow row_from_json(const json& j) {
   r.deploy = j.at("deploy"); r.int_top1 = number_from_json(j.at("int_top1"));
   r.int_top1_count = j.at("int_top1_count"); r.agree = number_from_json(j.at("agree"));
   r.seconds_deploy_check = j.at("sdc");
+  r.ranks = j.at("ranks");
   return r;
 }
 
@@ -156,14 +168,19 @@ void check_task_id(const sweep::SweepSpec& spec, sweep::CellRunner& runner, cons
   }
 }
 
-// Runs one task, given as cell JSON text, on this rank; never throws: a failure, including a
-// malformed cell, becomes a "failed" row (rank 0 files it under its own plan's cell, see record).
+std::string device_name(c10::Device d) { return d.is_cuda() ? fmt::format("cuda:{}", d.index()) : "cpu"; }
+
+// Runs one task, given as cell JSON text, on this rank (with the rest of its group, if any); never
+// throws: a failure, including a malformed cell, becomes a "failed" row (rank 0 files it under its
+// own plan's cell, see record). ranks: the task's world ranks when it runs on a group.
 json execute(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std::string& id,
-             const std::string& cell_text, int rank, const std::string& device) {
+             const std::string& cell_text, int rank, const std::string& device, const std::string& ranks,
+             const support::Collective* group) {
   results::RunInfo info;
   info.rank = rank;
   info.host = host_name();
   info.device = device;
+  info.ranks = ranks;
   info.started = results::iso8601_now();
   sweep::Cell cell;
   results::TaskCell tc{id, "", "", "", "", 0, 0};
@@ -173,13 +190,51 @@ json execute(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std:
     check_task_id(spec, runner, id, cell);
     info.weights_sha256 = runner.weights_sha256(cell.model);
     info.data_fingerprint = runner.data_fingerprint();
-    const auto r = runner.run(cell);
+    const auto r = runner.run(cell, group);
     info.finished = results::iso8601_now();
     return {{"row", row_to_json(results::make_task_row(tc, r, info))}, {"quantizers", quantizers_to_json(r.quantizers)}};
   } catch (const std::exception& e) {
     info.finished = results::iso8601_now();
     return {{"row", row_to_json(results::make_failed_row(tc, e.what(), info))}, {"quantizers", json::array()}};
   }
+}
+
+std::string join(const std::vector<int>& v) {
+  std::string s;
+  for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return s;
+}
+
+// The collective of one task's group: MPI always (it also bootstraps NCCL), NCCL on top of it for
+// ranks whose tasks run on a GPU when the build has it.
+struct GroupHandle {
+  std::unique_ptr<support::Collective> mpi, nccl;
+  const support::Collective* get() const { return nccl ? nccl.get() : mpi.get(); }
+};
+
+// use_nccl: the task runs on a GPU of this rank's own, and the build has NCCL.
+GroupHandle open_group(const std::vector<int>& ranks, size_t index, c10::Device device, bool use_nccl) {
+  GroupHandle g;
+  if (ranks.size() < 2) return g;
+  // Tags only need to differ among groups forming at the same time; MPI guarantees tags to 32767.
+  g.mpi = make_mpi_group(ranks, static_cast<int>(index % 30000));
+  if (use_nccl) g.nccl = make_nccl_group(*g.mpi, device.index());
+  return g;
+}
+
+// One assignment {index, id, cell, ranks} on this rank, as a member of its group.
+json run_assignment(const json& a, const sweep::SweepSpec& spec, sweep::CellRunner& runner, const World& world) {
+  const int rank = world.rank();
+  const c10::Device device = world.device();
+  const auto ranks = a.at("ranks").get<std::vector<int>>();
+  const size_t index = a.at("index");
+  const bool use_nccl = device.is_cuda() && world.gpu_per_rank() && nccl_available();
+  const GroupHandle group = open_group(ranks, index, device, use_nccl);
+  json out = execute(spec, runner, a.at("id"), a.at("cell").dump(), rank, device_name(device),
+                     ranks.size() > 1 ? join(ranks) : "", group.get());
+  out["index"] = index;
+  out["ranks"] = ranks;
+  return out;
 }
 
 class Progress {
@@ -197,9 +252,11 @@ class Progress {
     if (row.ok() && !row.deploy.empty()) {
       what += std::isnan(row.int_top1) ? "  int refused" : fmt::format("  int {:6.2f}", row.int_top1);
     }
-    os_ << fmt::format("[{:>3}/{}] {:<16} {:<10} {:<10} {:<20} w{:<2} a{:<2} {}  ({:.1f} s, rank {})  failed {}  ETA {:.0f} s\n",
+    os_ << fmt::format("[{:>3}/{}] {:<16} {:<10} {:<10} {:<20} w{:<2} a{:<2} {}  ({:.1f} s, {})  failed {}  ETA {:.0f} s\n",
                        done_, total_, row.model, row.backend, row.w_calib, row.a_calib, row.wbit, row.abit, what,
-                       row.seconds_total, row.rank, failed_, eta)
+                       row.seconds_total,
+                       row.ranks.find(',') == std::string::npos ? fmt::format("rank {}", row.rank) : "ranks " + row.ranks,
+                       failed_, eta)
         << std::flush;
   }
   int failed() const { return failed_; }
@@ -253,7 +310,74 @@ results::ResultsStore open_results(const std::string& path, const sweep::SweepSp
   return results::ResultsStore(path);
 }
 
-std::string device_name(c10::Device d) { return d.is_cuda() ? fmt::format("cuda:{}", d.index()) : "cpu"; }
+// Rank 0's own share of the work while its coordinator thread serves the other ranks: the
+// coordinator posts rank 0's assignments here (at most one at a time: rank 0 is released once per
+// task) and learns from done() that rank 0 is idle again.
+class Mailbox {
+ public:
+  void put(json assignment) {
+    std::lock_guard<std::mutex> lock(mu_);
+    box_.push_back(std::move(assignment));
+    cv_.notify_one();
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    cv_.notify_one();
+  }
+  // The next assignment; nullopt once closed and empty.
+  std::optional<json> take() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !box_.empty() || closed_; });
+    if (box_.empty()) return std::nullopt;
+    json a = std::move(box_.front());
+    box_.pop_front();
+    return a;
+  }
+  void done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+  }
+  bool take_done() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(done_, false);
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<json> box_;
+  bool closed_ = false, done_ = false;
+};
+
+// A worker rank: announce itself (with its device), run what rank 0 assigns, report, until told
+// there is no more work. A group's leader reports the row; the other members only say they are free.
+RunSummary work(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const World& world) {
+  const int rank = world.rank();
+  RunSummary summary;
+  send({{"device", device_name(world.device())}}, 0, kReady);
+  while (true) {
+    const json a = receive(0, kTask, nullptr);
+    if (a.empty()) break;
+    const json out = run_assignment(a, spec, runner, world);
+    if (a.at("ranks").at(0).get<int>() != rank) {
+      send(json::object(), 0, kReady);
+      continue;
+    }
+    summary.ran++;
+    summary.failed += out["row"]["status"] == "ok" ? 0 : 1;
+    send(out, 0, kResult);
+  }
+  return summary;
+}
+
+// Node id per rank from the ranks' host names (rank 0 only), so groups stay on one node.
+std::vector<int> nodes_from_hosts(const std::vector<std::string>& hosts) {
+  std::map<std::string, int> id;
+  std::vector<int> nodes;
+  for (const auto& h : hosts) nodes.push_back(id.emplace(h, static_cast<int>(id.size())).first->second);
+  return nodes;
+}
 
 }  // namespace
 
@@ -286,20 +410,9 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     if (planning_error) std::rethrow_exception(planning_error);
     throw DistError(fmt::format("rank {}: rank 0 could not plan sweep {}", rank, spec.name));
   }
+  const std::vector<std::string> hosts = world.hosts();  // collective: rank 0 gets every rank's
 
-  if (rank != 0) {  // worker: ask, run, report, until told there is no more work
-    send(json::object(), 0, kReady);
-    while (true) {
-      const json task = receive(0, kTask, nullptr);
-      if (task.empty()) break;
-      json out = execute(spec, runner, task.at("id"), task.at("cell").dump(), rank, device_name(device));
-      out["index"] = task.at("index");
-      summary.ran++;
-      summary.failed += out["row"]["status"] == "ok" ? 0 : 1;
-      send(out, 0, kResult);
-    }
-    return summary;
-  }
+  if (rank != 0) return work(spec, runner, world);
 
   std::ostream& log = options.log ? *options.log : std::cout;
   results::ResultsStore& store = *opened;
@@ -312,7 +425,8 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
   store.write_plan(spec.name, spec.text, plan.dump(), planned);
   store.set_dataset(runner.dataset());
 
-  std::deque<size_t> queue;  // indices into tasks, longest expected first
+  std::vector<size_t> queue;  // indices into tasks of the ones to run, in plan order
+  std::vector<sweep::Task> pending;
   for (size_t i = 0; i < tasks.size(); ++i) {
     if (options.keep && !options.keep(tasks[i].cell)) {
       summary.filtered++;
@@ -324,25 +438,49 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
       continue;
     }
     queue.push_back(i);
+    pending.push_back(tasks[i]);
   }
-  std::stable_sort(queue.begin(), queue.end(), [&](size_t a, size_t b) { return tasks[a].cost > tasks[b].cost; });
-  summary.planned = static_cast<int>(tasks.size());
+  std::vector<double> costs;
   double total_cost = 0;
-  for (size_t i : queue) total_cost += tasks[i].cost;
-  log << fmt::format("sweep {}: {} tasks planned, {} already done, {}{} to run on {} rank(s) x {} thread(s); results → {}\n",
+  for (const auto& t : pending) {
+    costs.push_back(t.cost);
+    total_cost += t.cost;
+  }
+  // Groups need rank 0's main thread and its coordinator thread in MPI at once.
+  const bool groups_allowed = size > 1 && world.thread_multiple();
+  std::vector<int> groups = sweep::plan_group_sizes(spec, pending, options.group_size, size, nodes_from_hosts(hosts));
+  if (!groups_allowed) std::fill(groups.begin(), groups.end(), 1);
+  const int grouped = static_cast<int>(std::count_if(groups.begin(), groups.end(), [](int g) { return g > 1; }));
+  summary.planned = static_cast<int>(tasks.size());
+  log << fmt::format("sweep {}: {} tasks planned, {} already done, {}{} to run on {} rank(s) x {} thread(s){}; results → {}\n",
                      spec.name, tasks.size(), summary.skipped,
                      options.keep ? fmt::format("{} left out by --filter, ", summary.filtered) : "", queue.size(), size,
-                     threads, path)
+                     threads,
+                     grouped ? fmt::format(", {} in task groups of up to {} ranks", grouped,
+                                           *std::max_element(groups.begin(), groups.end()))
+                             : "",
+                     path)
       << std::flush;
+  if (size > 1 && !world.thread_multiple()) {
+    log << "this MPI gives no MPI_THREAD_MULTIPLE: every task runs on one rank (no task groups)\n" << std::flush;
+  }
 
-  std::mutex mu;  // guards queue, store, progress, write_error
+  std::mutex mu;  // guards store, progress, devices, write_error
   std::exception_ptr write_error;
+  std::vector<std::string> devices(static_cast<size_t>(size));
+  devices[0] = device_name(device);
   Progress progress(log, static_cast<int>(queue.size()), total_cost);
   auto record = [&](const json& out) {
     const size_t index = out.at("index");
+    const auto ranks = out.at("ranks").get<std::vector<int>>();
     auto row = row_from_json(out.at("row"));
     file_under(row, task_cell(tasks[index]));
     std::lock_guard<std::mutex> lock(mu);
+    if (ranks.size() > 1) {  // the devices of the whole group, in its rank order
+      std::string all;
+      for (int r : ranks) all += (all.empty() ? "" : ",") + devices[static_cast<size_t>(r)];
+      row.device = all;
+    }
     if (write_error) return;
     try {
       store.append(row, quantizers_from_json(out.at("quantizers")));
@@ -350,57 +488,94 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
       // A row that cannot be written (disk full, file gone): hand out no more work, let the
       // ranks stop, and report it after they have; the rows written before are intact.
       write_error = std::current_exception();
-      queue.clear();
       return;
     }
     progress.task_done(row, tasks[index].cost);
   };
-  auto next_task = [&]() -> std::optional<size_t> {
+  auto failed_to_write = [&] {
     std::lock_guard<std::mutex> lock(mu);
-    if (queue.empty()) return std::nullopt;
-    const size_t i = queue.front();
-    queue.pop_front();
-    return i;
+    return write_error != nullptr;
+  };
+  auto assignment = [&](const sweep::Assignment& a) {
+    const size_t i = queue[a.task];
+    return json{{"index", i}, {"id", tasks[i].id}, {"cell", json::parse(sweep::cell_to_json(tasks[i].cell))},
+                {"ranks", a.ranks}};
   };
 
-  // Coordinator: serves the other ranks; polls with a short sleep so it never spins a core.
-  std::thread coordinator;
-  if (size > 1) {
-    coordinator = std::thread([&] {
-      int stopped = 0;
+  sweep::Dispatcher dispatcher(sweep::longest_first(costs), groups, nodes_from_hosts(hosts));
+  dispatcher.release(0);
+  if (size == 1) {
+    while (const auto a = dispatcher.take()) {
+      const json msg = assignment(*a);
+      record(run_assignment(msg, spec, runner, world));
+      if (failed_to_write()) dispatcher.drop_all();
+      dispatcher.release(0);
+    }
+  } else {
+    // Coordinator: the only owner of the dispatcher; hands tasks to idle ranks, rank 0's through
+    // the mailbox; polls with a short sleep so it never spins a core.
+    Mailbox mailbox;
+    std::thread coordinator([&] {
+      std::vector<bool> stopped(static_cast<size_t>(size), false);
+      int stopped_count = 0;
+      auto hand_out = [&] {
+        if (failed_to_write()) dispatcher.drop_all();
+        while (const auto a = dispatcher.take()) {
+          const json msg = assignment(*a);
+          for (int r : a->ranks) {
+            if (r == 0) mailbox.put(msg);
+            else send(msg, r, kTask);
+          }
+        }
+        if (!dispatcher.empty()) return;
+        for (int r : dispatcher.idle()) {
+          if (stopped[static_cast<size_t>(r)]) continue;
+          stopped[static_cast<size_t>(r)] = true;
+          ++stopped_count;
+          if (r == 0) mailbox.close();
+          else send(json::object(), r, kTask);
+        }
+      };
+      hand_out();
       auto sleep = std::chrono::microseconds(500);
-      while (stopped < size - 1) {
+      while (stopped_count < size) {
+        bool released = false;
+        if (mailbox.take_done()) {
+          dispatcher.release(0);
+          released = true;
+        }
         int flag = 0;
         MPI_Status st;
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
-        if (!flag) {
+        if (flag) {
+          const json msg = receive(st.MPI_SOURCE, st.MPI_TAG, nullptr);
+          if (st.MPI_TAG == kResult) {
+            record(msg);
+          } else if (msg.contains("device")) {
+            std::lock_guard<std::mutex> lock(mu);
+            devices[static_cast<size_t>(st.MPI_SOURCE)] = msg.at("device").get<std::string>();
+          }
+          dispatcher.release(st.MPI_SOURCE);
+          released = true;
+        }
+        if (released) {
+          hand_out();
+          sleep = std::chrono::microseconds(500);
+        } else {
           std::this_thread::sleep_for(sleep);
           sleep = std::min(sleep * 2, std::chrono::microseconds(20000));
-          continue;
-        }
-        sleep = std::chrono::microseconds(500);
-        const json msg = receive(st.MPI_SOURCE, st.MPI_TAG, nullptr);
-        if (st.MPI_TAG == kResult) record(msg);
-        const auto i = next_task();
-        if (i) {
-          send({{"index", *i}, {"id", tasks[*i].id}, {"cell", json::parse(sweep::cell_to_json(tasks[*i].cell))}},
-               st.MPI_SOURCE, kTask);
-        } else {
-          send(json::object(), st.MPI_SOURCE, kTask);
-          ++stopped;
         }
       }
     });
+    while (const auto a = mailbox.take()) {
+      record(run_assignment(*a, spec, runner, world));
+      mailbox.done();
+    }
+    coordinator.join();
   }
-  while (const auto i = next_task()) {
-    json out = execute(spec, runner, tasks[*i].id, sweep::cell_to_json(tasks[*i].cell), 0, device_name(device));
-    out["index"] = *i;
-    record(out);
-  }
-  if (coordinator.joinable()) coordinator.join();
   if (write_error) std::rethrow_exception(write_error);
   store.finish();
-  summary.ran = static_cast<int>(tasks.size()) - summary.skipped;
+  summary.ran = static_cast<int>(queue.size());
   summary.failed = progress.failed();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log << fmt::format("sweep {}: {} ran, {} failed, {} skipped in {:.1f} s → {}\n", spec.name, summary.ran,

@@ -1,6 +1,7 @@
 #include "dist/world.h"
 
 #include "dist/mpi_collective.h"
+#include "dist/mpi_check.h"
 
 #include <fmt/format.h>
 #include <mpi.h>
@@ -17,14 +18,7 @@
 namespace qsweep::dist {
 namespace {
 
-void check(int rc, const char* what) {
-  if (rc != MPI_SUCCESS) {
-    char msg[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, msg, &len);
-    throw DistError(fmt::format("{} failed: {}", what, std::string(msg, static_cast<size_t>(len))));
-  }
-}
+using detail::check;
 
 }  // namespace
 
@@ -61,6 +55,10 @@ c10::Device World::device() const {
     return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(local_rank_ % at::detail::getCUDAHooks().getNumGPUs()));
   }
   return c10::Device(c10::kCPU);
+}
+
+bool World::gpu_per_rank() const {
+  return at::hasCUDA() && at::detail::getCUDAHooks().getNumGPUs() >= local_size_;
 }
 
 int World::default_threads() const {

@@ -49,6 +49,8 @@ class World final : public data::Collective {
   int local_size() const { return local_size_; }
   // cuda:<local rank> when this LibTorch has CUDA and a GPU is visible, else the CPU.
   c10::Device device() const;
+  // Whether every rank on this node has a GPU of its own (NCCL refuses two ranks on one GPU).
+  bool gpu_per_rank() const;
   // Intra-op threads for one rank: the node's cores divided among its ranks.
   int default_threads() const;
   // Ends every rank now (MPI_Abort). For an error only this rank saw: returning normally would

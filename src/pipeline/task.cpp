@@ -100,6 +100,15 @@ at::Tensor my_part(const at::Tensor& batch, const support::Collective* group) {
   return batch.narrow(0, p.begin, p.count);
 }
 
+// Whether every rank of the group has `mine` (each rank keeps its own activation cache, filled by
+// the tasks it ran: a group reuses statistics only if all its ranks skip the calibration together).
+bool all_have(bool mine, const support::Collective* group) {
+  if (!support::grouped(group)) return mine;
+  auto flag = at::tensor(std::vector<int32_t>{mine ? 1 : 0}, at::kInt);
+  group->all_reduce(flag, support::Reduce::kMin);
+  return flag.item<int32_t>() == 1;
+}
+
 }  // namespace
 
 TensorTaskData::TensorTaskData(std::vector<at::Tensor> calibration, at::Tensor eval_images, at::Tensor eval_labels,
@@ -175,7 +184,8 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskDat
 
   const std::string key = activation_cache_key(spec, data.fingerprint());
   const auto* cached = cache ? cache->find(key) : nullptr;
-  if (cached && cached->size() == qm.activations.size()) {
+  if (!all_have(cached != nullptr && cached->size() == qm.activations.size(), group)) cached = nullptr;
+  if (cached) {
     for (size_t i = 0; i < cached->size(); ++i) qm.activations[i].set_range((*cached)[i].first, (*cached)[i].second);
     result.activation_stats_reused = true;
   } else {

@@ -103,6 +103,7 @@ const std::string& CellRunner::data_fingerprint() {
     const auto c = with_place(spec_, "data.calibration", [&] { return open_verified(spec_.data.calibration); });
     check_same_dataset(spec_, e.info(), c.info());
     fingerprint_ = e.info().fingerprint + "+" + c.info().fingerprint;
+    eval_images_ = e.size();
     dataset_ = dataset_of(e.info());
   }
   return fingerprint_;
@@ -118,6 +119,7 @@ PlanInputs CellRunner::plan_inputs() {
   PlanInputs in;
   for (const auto& m : spec_.models) in.weights_sha256[m.key] = weights_sha256(m.key);
   in.data_fingerprint = data_fingerprint();
+  in.eval_images = eval_images_;
   return in;
 }
 

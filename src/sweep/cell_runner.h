@@ -45,6 +45,7 @@ class CellRunner {
   std::map<std::string, std::string> sha_;
   std::unique_ptr<pipeline::ShardTaskData> data_;
   std::string fingerprint_, dataset_;
+  int64_t eval_images_ = 0;
   pipeline::ActivationCache cache_;
 };
 

@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "pipeline/calibrators.h"
+#include "sweep/schedule.h"
 #include "support/sha256.h"
 
 namespace qsweep::sweep {
@@ -56,22 +58,30 @@ std::string task_id(const SweepSpec& s, const Cell& c, const PlanInputs& in) {
   return id_of(resolved_config_json(s, c, in));
 }
 
-double estimated_cost(const SweepSpec& s, const Cell& c) {
-  // Relative GFLOPs at 224² (×width²); an MSE observer costs a few forwards per batch it sees.
+double estimated_cost(const SweepSpec& s, const Cell& c, int64_t eval_images) {
+  // GFLOPs at 224² (×width²), relative work in image forwards. Rough on purpose: the scheduler
+  // needs the ratio of a reconstruction task to a naive one right, not seconds.
   static const std::map<std::string, double> gflops = {{"resnet18", 1.8},    {"resnet50", 4.1},
                                                        {"mobilenetv2_1.0", 0.3}, {"regnetx600m", 0.6},
                                                        {"regnetx800m", 0.8}};
+  constexpr double kReference = 50000;  // ImageNet's validation split
   const auto& m = s.model(c.model);
   const auto it = gflops.find(m.arch);
   const double flops = (it == gflops.end() ? 1.0 : it->second) * m.options.width * m.options.width;
-  double work = 1.0;  // evaluation
+  double images = eval_images > 0 ? static_cast<double>(eval_images) : kReference;  // evaluation
   if (!c.fp32()) {
-    const double calib = 0.05 * (c.a_calib.find("mse") != std::string::npos ? 4.0 : 1.0);
-    work += calib + (c.w_calib.find("mse") != std::string::npos ? 0.1 : 0.0) + 0.1;
-    // Reconstruction: roughly one forward+backward of a unit per iteration, ~20 units per model.
-    if (pipeline::reconstruction_of(c.w_calib)) work += 0.0005 * static_cast<double>(c.options.iterations);
+    const double calibration = static_cast<double>(s.data.calibration_batches) * s.data.batch_size;
+    // Observers cost ~1.5 forwards per image seen; an MSE search ~4 times that.
+    images += calibration * 2.5 * (c.a_calib.find("mse") != std::string::npos ? 4.0 : 1.0);
+    // Preparing the model and observing its weights (more for an MSE search) do not scale with data.
+    images += 0.1 * kReference * (c.w_calib.find("mse") != std::string::npos ? 2.0 : 1.0);
+    // Reconstruction: every unit takes `iterations` steps of one forward + backward (~3 forwards)
+    // of a batch; the units together make about one model.
+    if (pipeline::reconstruction_of(c.w_calib)) {
+      images += 3.0 * static_cast<double>(c.options.iterations) * s.data.batch_size;
+    }
   }
-  return flops * work;
+  return flops * images / kReference;
 }
 
 std::vector<Task> make_plan(const SweepSpec& s, const PlanInputs& in) {
@@ -82,10 +92,22 @@ std::vector<Task> make_plan(const SweepSpec& s, const PlanInputs& in) {
     t.cell = c;
     t.config_json = resolved_config_json(s, c, in);
     t.id = id_of(t.config_json);
-    t.cost = estimated_cost(s, c);
+    t.cost = estimated_cost(s, c, in.eval_images);
     if (seen.insert(t.id).second) tasks.push_back(std::move(t));
   }
   return tasks;
+}
+
+std::vector<int> plan_group_sizes(const SweepSpec& spec, const std::vector<Task>& tasks, int run_default, int ranks,
+                                  const std::vector<int>& node_of_rank) {
+  std::vector<double> costs;
+  std::vector<int> requested;
+  for (const auto& t : tasks) {
+    costs.push_back(t.cost);
+    requested.push_back(t.cell.options.group_size.value_or(run_default));
+  }
+  const int max_group = std::max(1, std::min(ranks, spec.data.batch_size));
+  return choose_group_sizes(costs, requested, ranks, max_group, node_of_rank);
 }
 
 }  // namespace qsweep::sweep

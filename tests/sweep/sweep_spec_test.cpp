@@ -402,3 +402,37 @@ TEST(Inputs, ACalibrationShardOfAnotherDatasetIsRefused) {
 
 }  // namespace
 }  // namespace qsweep::sweep
+
+namespace qsweep::sweep {
+namespace {
+
+// The runner's group sizes: a cell's `group_size` wins over --group-size; auto groups stay within
+// the calibration batch (each rank takes a part of every batch) and within the ranks.
+TEST(GroupPlan, CellOptionWinsAndAutoIsCappedAtTheCalibrationBatch) {
+  const auto s = parse_sweep(R"(sweep: t
+data: {eval: e.h5, calibration: c.h5, batch_size: 3}
+models:
+  resnet18: {arch: resnet18, weights: r18.pth}
+grid:
+  - include:
+      - {model: resnet18, backend: academic, w_calib: adaround, a_calib: ema_minmax, wbit: 4, abit: 8}
+  - include:
+      - {model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}
+    options: {group_size: 2}
+  - include:
+      - {model: resnet18, backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 4, abit: 8}
+)",
+                              "t.yaml");
+  const auto tasks = make_plan(s, PlanInputs{});
+  ASSERT_EQ(tasks.size(), 3u);
+  ASSERT_GT(tasks[0].cost, 3 * tasks[2].cost);  // the AdaRound task is what needs a group
+  EXPECT_EQ(plan_group_sizes(s, tasks, 1, 16), (std::vector<int>{1, 2, 1}));
+  EXPECT_EQ(plan_group_sizes(s, tasks, 4, 16), (std::vector<int>{4, 2, 4}));   // explicit N is not capped
+  EXPECT_EQ(plan_group_sizes(s, tasks, 0, 16), (std::vector<int>{3, 2, 1}));   // auto: at most batch_size 3
+  // ... and at most the ranks; on 2 ranks the last task also takes both: nothing else is left.
+  EXPECT_EQ(plan_group_sizes(s, tasks, 0, 2), (std::vector<int>{2, 2, 2}));
+  EXPECT_EQ(plan_group_sizes(s, tasks, 0, 1), (std::vector<int>{1, 1, 1}));
+}
+
+}  // namespace
+}  // namespace qsweep::sweep

@@ -30,4 +30,13 @@ for t in ${QSWEEP_GPU_SUITES:-cuda quant graph sweep models}; do
   timeout 240 build-gpu/${t}_tests --gtest_brief=1 2>&1 | tail -6
 done
 [[ ${QSWEEP_GPU_BENCH:-1} == 1 ]] && timeout 120 build-gpu/quant_bench --reps 3 --no-reference-mse 2>&1 | tail -16
+# Task groups on the GPU build: the equality test of the CPU path (tests/integration), where the
+# carried Fashion-MNIST is here. Ranks that share a GPU reduce through MPI (NCCL refuses two ranks
+# on one device); with a GPU per rank they go through NCCL.
+FM=$PWD/.deps/root/usr/share/datasets/fashion-mnist
+if [[ ${QSWEEP_GPU_GROUPS:-1} == 1 && -d $FM ]]; then
+  echo "== groups_equality_test (GPUs: $(nvidia-smi -L | wc -l))"
+  QSWEEP_FMNIST_ROOT=$FM QSWEEP_BIN=$PWD/build-gpu/qsweep QSWEEP_BUILD_DIR=$PWD/build-gpu \
+    timeout 300 bash tests/integration/groups_equality_test.sh 2>&1 | grep -E "^G=|FAIL|passed|ranks\)" | tail -20
+fi
 nvidia-smi --query-gpu=name,memory.used,memory.total --format=csv

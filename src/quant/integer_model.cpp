@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include "graph/executor.h"
 #include "graph/topology.h"
@@ -82,13 +84,44 @@ struct IntegerModel::Impl {
   std::vector<int> uses;    // per node: the steps that read its value (+1 for an output)
 };
 
+namespace {
+
+// Whether this x86 CPU has VNNI (AVX512-VNNI or AVX-VNNI: u8 × s8 dot products into int32);
+// without it oneDNN multiplies with vpmaddubsw, whose int16 pair sums saturate. Measured on an
+// AVX2-only EPYC: 4 × 255 × 127 = 129540 came out as 65534 (docs/deployment.md).
+bool cpu_has_vnni() {
+#if defined(__x86_64__) || defined(__i386__)
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream flags(line.substr(line.find(':') + 1));
+    std::string f;
+    while (flags >> f) {
+      if (f == "avx512_vnni" || f == "avx_vnni") return true;
+    }
+    return false;
+  }
+  return false;
+#else
+  return true;  // not x86: the saturation is an x86 kernel's
+#endif
+}
+
+}  // namespace
+
 QEngine select_qengine() {
   auto& ctx = at::globalContext();
   const auto engines = ctx.supportedQEngines();
   const auto has = [&](at::QEngine e) { return std::find(engines.begin(), engines.end(), e) != engines.end(); };
   if (has(at::QEngine::ONEDNN)) {
     ctx.setQEngine(at::QEngine::ONEDNN);
-    return {"onednn", "oneDNN's x86 int8 kernels (this LibTorch has no fbgemm)"};
+    static const bool vnni = cpu_has_vnni();
+    if (vnni) return {"onednn", "oneDNN's x86 int8 kernels (this LibTorch has no fbgemm)", false};
+    return {"onednn",
+            "oneDNN's x86 int8 kernels (this LibTorch has no fbgemm); this CPU has no VNNI, so u8 x s8 products "
+            "are summed in pairs into saturating int16: 8-bit weights can overflow (7 bits and fewer cannot)",
+            true};
   }
   if (has(at::QEngine::QNNPACK)) {
     ctx.setQEngine(at::QEngine::QNNPACK);

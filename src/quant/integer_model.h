@@ -49,6 +49,9 @@ class DeployRefusal : public QuantError {
 struct QEngine {
   std::string name;  // "onednn", "qnnpack"
   std::string why;
+  // x86 without VNNI: the kernels sum u8 × s8 products in pairs into saturating int16, so a pair
+  // of 8-bit weights times large activation codes (2 · 255 · 127 > 32767) loses its excess.
+  bool pairs_saturate = false;
 };
 QEngine select_qengine();
 

@@ -12,7 +12,8 @@ mkdir -p "$FIX"
 (
   flock 9
   if [[ ! -f $FIX/ready ]]; then
-    "$QSWEEP_BIN" prepare fashion-mnist --out "$FIX/shards" >/dev/null
+    # QSWEEP_FMNIST_ROOT: the idx files elsewhere than Debian's (tools/gpu_check.sh carries them).
+    "$QSWEEP_BIN" prepare fashion-mnist ${QSWEEP_FMNIST_ROOT:+--root "$QSWEEP_FMNIST_ROOT"} --out "$FIX/shards" >/dev/null
     touch "$FIX/ready"
   fi
 ) 9>"$FIX/.lock"

@@ -100,4 +100,12 @@ for g in 2 3 auto; do
     $4 != $5 { printf "G=%s %s %s: top-1 %s on one rank, %s on the group\n", g, $2, $3, $4, $5; bad = 1 }
     END { exit bad }' "$work/g$g.j" || fail "G=$g: top-1 differs from one rank's"
 done
+# A task that fails on every rank of its group gives one failed row and the sweep ends: a group
+# of 3 cannot split calibration batches of 2 images.
+sed -e 's/batch_size: 32/batch_size: 2/' -e 's/sweep: it_groups/sweep: it_groups_fail/' "$work/s.yaml" |
+  awk '/backend: academic, w_calib: minmax, a_calib: ema_minmax, wbit: 8/ || !/- \{model/' >"$work/f.yaml"
+"${mpirun_args[@]}" "$QSWEEP_BIN" run "$work/f.yaml" --results "$work/f.h5" --group-size 3 >"$work/f.log" 2>&1 &&
+  fail "a failed group task did not set exit code 3"
+grep -q "1 ran, 1 failed" "$work/f.log" || { cat "$work/f.log"; fail "the group's failure was not one failed row"; }
+grep -q "cannot split a calibration batch of 2 images" "$work/f.log" || fail "the failure does not say why"
 echo "groups equality: 1 passed, 0 failed"

@@ -20,6 +20,8 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <exception>
+#include <functional>
 #include <filesystem>
 #include <iostream>
 #include <limits>
@@ -379,6 +381,153 @@ std::vector<int> nodes_from_hosts(const std::vector<std::string>& hosts) {
   return nodes;
 }
 
+// ", 3 in task groups of up to 4 ranks" for the run's first line; "" without groups.
+std::string describe_groups(const std::vector<int>& groups) {
+  const auto grouped = std::count_if(groups.begin(), groups.end(), [](int g) { return g > 1; });
+  if (grouped == 0) return "";
+  return fmt::format(", {} in task groups of up to {} ranks", grouped, *std::max_element(groups.begin(), groups.end()));
+}
+
+// The whole plan goes into the results file before any work, so the table shows every cell.
+void write_plan(results::ResultsStore& store, const sweep::SweepSpec& spec, const std::vector<sweep::Task>& tasks) {
+  json plan = json::array();
+  std::vector<results::TaskCell> planned;
+  for (const auto& t : tasks) {
+    planned.push_back(task_cell(t));
+    plan.push_back({{"id", t.id}, {"cost", t.cost}, {"config", json::parse(t.config_json)}});
+  }
+  store.write_plan(spec.name, spec.text, plan.dump(), planned);
+}
+
+// Indices of the tasks this run does, in plan order: not left out by --filter, and (when
+// resuming) without a finished row (or a failed one, with --skip-failed). Counts the others.
+std::vector<size_t> tasks_to_run(const std::vector<sweep::Task>& tasks, const results::ResultsStore& store,
+                                 const RunOptions& options, RunSummary& summary) {
+  std::vector<size_t> queue;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    if (options.keep && !options.keep(tasks[i].cell)) {
+      summary.filtered++;
+      continue;
+    }
+    const auto latest = options.resume ? store.latest(tasks[i].id) : std::nullopt;
+    if (latest && (latest->ok() || !options.retry_failed)) {
+      summary.skipped++;
+      continue;
+    }
+    queue.push_back(i);
+  }
+  return queue;
+}
+
+// Rank 0's books, shared by its coordinator thread and its main thread: each finished task's row
+// filed under the planned cell and appended to the results file, the progress line, the devices of
+// the ranks, and the first write error (after which nothing more is written).
+class Recorder {
+ public:
+  Recorder(results::ResultsStore& store, const std::vector<sweep::Task>& tasks, std::ostream& log, int to_run,
+           double total_cost, int ranks)
+      : store_(store), tasks_(tasks), progress_(log, to_run, total_cost), devices_(static_cast<size_t>(ranks)) {}
+
+  void set_device(int rank, std::string device) {
+    std::lock_guard<std::mutex> lock(mu_);
+    devices_[static_cast<size_t>(rank)] = std::move(device);
+  }
+
+  // `out`: a task's {index, ranks, row, quantizers}, as a leader reports it.
+  void record(const json& out) {
+    const size_t index = out.at("index");
+    const auto ranks = out.at("ranks").get<std::vector<int>>();
+    auto row = row_from_json(out.at("row"));
+    file_under(row, task_cell(tasks_[index]));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ranks.size() > 1) {  // the devices of the whole group, in its rank order
+      std::string all;
+      for (int r : ranks) all += (all.empty() ? "" : ",") + devices_[static_cast<size_t>(r)];
+      row.device = all;
+    }
+    if (write_error_) return;
+    try {
+      store_.append(row, quantizers_from_json(out.at("quantizers")));
+    } catch (...) {
+      // A row that cannot be written (disk full, file gone): hand out no more work, let the
+      // ranks stop, and report it after they have; the rows written before are intact.
+      write_error_ = std::current_exception();
+      return;
+    }
+    progress_.task_done(row, tasks_[index].cost);
+  }
+
+  bool failed_to_write() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return write_error_ != nullptr;
+  }
+  void rethrow_write_error() const {
+    if (write_error_) std::rethrow_exception(write_error_);
+  }
+  int failed() const { return progress_.failed(); }
+
+ private:
+  mutable std::mutex mu_;
+  results::ResultsStore& store_;
+  const std::vector<sweep::Task>& tasks_;
+  Progress progress_;
+  std::vector<std::string> devices_;
+  std::exception_ptr write_error_;
+};
+
+// The coordinator thread of rank 0 (sole owner of the dispatcher): hands tasks to idle ranks, rank
+// 0's through the mailbox, records the rows leaders report, and stops each rank once the queue is
+// empty and it is idle. Polls with a short sleep so it never spins a core.
+void serve(sweep::Dispatcher& dispatcher, int size, Recorder& recorder, Mailbox& mailbox,
+           const std::function<json(const sweep::Assignment&)>& assignment) {
+  std::vector<bool> stopped(static_cast<size_t>(size), false);
+  int stopped_count = 0;
+  const auto hand_out = [&] {
+    if (recorder.failed_to_write()) dispatcher.drop_all();
+    while (const auto a = dispatcher.take()) {
+      const json msg = assignment(*a);
+      for (int r : a->ranks) {
+        if (r == 0) mailbox.put(msg);
+        else send(msg, r, kTask);
+      }
+    }
+    if (!dispatcher.empty()) return;
+    for (int r : dispatcher.idle()) {
+      if (stopped[static_cast<size_t>(r)]) continue;
+      stopped[static_cast<size_t>(r)] = true;
+      ++stopped_count;
+      if (r == 0) mailbox.close();
+      else send(json::object(), r, kTask);
+    }
+  };
+  hand_out();
+  auto sleep = std::chrono::microseconds(500);
+  while (stopped_count < size) {
+    bool released = false;
+    if (mailbox.take_done()) {
+      dispatcher.release(0);
+      released = true;
+    }
+    int flag = 0;
+    MPI_Status st;
+    MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+    if (flag) {
+      const json msg = receive(st.MPI_SOURCE, st.MPI_TAG, nullptr);
+      if (st.MPI_TAG == kResult) recorder.record(msg);
+      else if (msg.contains("device")) recorder.set_device(st.MPI_SOURCE, msg.at("device").get<std::string>());
+      dispatcher.release(st.MPI_SOURCE);
+      released = true;
+    }
+    if (released) {
+      hand_out();
+      sleep = std::chrono::microseconds(500);
+    } else {
+      std::this_thread::sleep_for(sleep);
+      sleep = std::min(sleep * 2, std::chrono::microseconds(20000));
+    }
+  }
+}
+
 }  // namespace
 
 RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOptions& options) {
@@ -416,167 +565,60 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
 
   std::ostream& log = options.log ? *options.log : std::cout;
   results::ResultsStore& store = *opened;
-  json plan = json::array();
-  std::vector<results::TaskCell> planned;
-  for (const auto& t : tasks) {
-    planned.push_back(task_cell(t));
-    plan.push_back({{"id", t.id}, {"cost", t.cost}, {"config", json::parse(t.config_json)}});
-  }
-  store.write_plan(spec.name, spec.text, plan.dump(), planned);
+  write_plan(store, spec, tasks);
   store.set_dataset(runner.dataset());
 
-  std::vector<size_t> queue;  // indices into tasks of the ones to run, in plan order
+  const std::vector<size_t> queue = tasks_to_run(tasks, store, options, summary);
   std::vector<sweep::Task> pending;
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    if (options.keep && !options.keep(tasks[i].cell)) {
-      summary.filtered++;
-      continue;
-    }
-    const auto latest = options.resume ? store.latest(tasks[i].id) : std::nullopt;
-    if (latest && (latest->ok() || !options.retry_failed)) {
-      summary.skipped++;
-      continue;
-    }
-    queue.push_back(i);
-    pending.push_back(tasks[i]);
-  }
   std::vector<double> costs;
   double total_cost = 0;
-  for (const auto& t : pending) {
-    costs.push_back(t.cost);
-    total_cost += t.cost;
+  for (size_t i : queue) {
+    pending.push_back(tasks[i]);
+    costs.push_back(tasks[i].cost);
+    total_cost += tasks[i].cost;
   }
   // Groups need rank 0's main thread and its coordinator thread in MPI at once.
   const bool groups_allowed = size > 1 && world.thread_multiple();
   std::vector<int> groups = sweep::plan_group_sizes(spec, pending, options.group_size, size, nodes_from_hosts(hosts));
   if (!groups_allowed) std::fill(groups.begin(), groups.end(), 1);
-  const int grouped = static_cast<int>(std::count_if(groups.begin(), groups.end(), [](int g) { return g > 1; }));
   summary.planned = static_cast<int>(tasks.size());
   log << fmt::format("sweep {}: {} tasks planned, {} already done, {}{} to run on {} rank(s) x {} thread(s){}; results → {}\n",
                      spec.name, tasks.size(), summary.skipped,
                      options.keep ? fmt::format("{} left out by --filter, ", summary.filtered) : "", queue.size(), size,
-                     threads,
-                     grouped ? fmt::format(", {} in task groups of up to {} ranks", grouped,
-                                           *std::max_element(groups.begin(), groups.end()))
-                             : "",
-                     path)
+                     threads, describe_groups(groups), path)
       << std::flush;
   if (size > 1 && !world.thread_multiple()) {
     log << "this MPI gives no MPI_THREAD_MULTIPLE: every task runs on one rank (no task groups)\n" << std::flush;
   }
 
-  std::mutex mu;  // guards store, progress, devices, write_error
-  std::exception_ptr write_error;
-  std::vector<std::string> devices(static_cast<size_t>(size));
-  devices[0] = device_name(device);
-  Progress progress(log, static_cast<int>(queue.size()), total_cost);
-  auto record = [&](const json& out) {
-    const size_t index = out.at("index");
-    const auto ranks = out.at("ranks").get<std::vector<int>>();
-    auto row = row_from_json(out.at("row"));
-    file_under(row, task_cell(tasks[index]));
-    std::lock_guard<std::mutex> lock(mu);
-    if (ranks.size() > 1) {  // the devices of the whole group, in its rank order
-      std::string all;
-      for (int r : ranks) all += (all.empty() ? "" : ",") + devices[static_cast<size_t>(r)];
-      row.device = all;
-    }
-    if (write_error) return;
-    try {
-      store.append(row, quantizers_from_json(out.at("quantizers")));
-    } catch (...) {
-      // A row that cannot be written (disk full, file gone): hand out no more work, let the
-      // ranks stop, and report it after they have; the rows written before are intact.
-      write_error = std::current_exception();
-      return;
-    }
-    progress.task_done(row, tasks[index].cost);
-  };
-  auto failed_to_write = [&] {
-    std::lock_guard<std::mutex> lock(mu);
-    return write_error != nullptr;
-  };
-  auto assignment = [&](const sweep::Assignment& a) {
+  Recorder recorder(store, tasks, log, static_cast<int>(queue.size()), total_cost, size);
+  recorder.set_device(0, device_name(device));
+  const auto assignment = [&](const sweep::Assignment& a) {
     const size_t i = queue[a.task];
     return json{{"index", i}, {"id", tasks[i].id}, {"cell", json::parse(sweep::cell_to_json(tasks[i].cell))},
                 {"ranks", a.ranks}};
   };
-
   sweep::Dispatcher dispatcher(sweep::longest_first(costs), groups, nodes_from_hosts(hosts));
   dispatcher.release(0);
   if (size == 1) {
     while (const auto a = dispatcher.take()) {
-      const json msg = assignment(*a);
-      record(run_assignment(msg, spec, runner, world));
-      if (failed_to_write()) dispatcher.drop_all();
+      recorder.record(run_assignment(assignment(*a), spec, runner, world));
+      if (recorder.failed_to_write()) dispatcher.drop_all();
       dispatcher.release(0);
     }
   } else {
-    // Coordinator: the only owner of the dispatcher; hands tasks to idle ranks, rank 0's through
-    // the mailbox; polls with a short sleep so it never spins a core.
     Mailbox mailbox;
-    std::thread coordinator([&] {
-      std::vector<bool> stopped(static_cast<size_t>(size), false);
-      int stopped_count = 0;
-      auto hand_out = [&] {
-        if (failed_to_write()) dispatcher.drop_all();
-        while (const auto a = dispatcher.take()) {
-          const json msg = assignment(*a);
-          for (int r : a->ranks) {
-            if (r == 0) mailbox.put(msg);
-            else send(msg, r, kTask);
-          }
-        }
-        if (!dispatcher.empty()) return;
-        for (int r : dispatcher.idle()) {
-          if (stopped[static_cast<size_t>(r)]) continue;
-          stopped[static_cast<size_t>(r)] = true;
-          ++stopped_count;
-          if (r == 0) mailbox.close();
-          else send(json::object(), r, kTask);
-        }
-      };
-      hand_out();
-      auto sleep = std::chrono::microseconds(500);
-      while (stopped_count < size) {
-        bool released = false;
-        if (mailbox.take_done()) {
-          dispatcher.release(0);
-          released = true;
-        }
-        int flag = 0;
-        MPI_Status st;
-        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
-        if (flag) {
-          const json msg = receive(st.MPI_SOURCE, st.MPI_TAG, nullptr);
-          if (st.MPI_TAG == kResult) {
-            record(msg);
-          } else if (msg.contains("device")) {
-            std::lock_guard<std::mutex> lock(mu);
-            devices[static_cast<size_t>(st.MPI_SOURCE)] = msg.at("device").get<std::string>();
-          }
-          dispatcher.release(st.MPI_SOURCE);
-          released = true;
-        }
-        if (released) {
-          hand_out();
-          sleep = std::chrono::microseconds(500);
-        } else {
-          std::this_thread::sleep_for(sleep);
-          sleep = std::min(sleep * 2, std::chrono::microseconds(20000));
-        }
-      }
-    });
-    while (const auto a = mailbox.take()) {
-      record(run_assignment(*a, spec, runner, world));
+    std::thread coordinator([&] { serve(dispatcher, size, recorder, mailbox, assignment); });
+    while (const auto a = mailbox.take()) {  // rank 0's own share
+      recorder.record(run_assignment(*a, spec, runner, world));
       mailbox.done();
     }
     coordinator.join();
   }
-  if (write_error) std::rethrow_exception(write_error);
+  recorder.rethrow_write_error();
   store.finish();
   summary.ran = static_cast<int>(queue.size());
-  summary.failed = progress.failed();
+  summary.failed = recorder.failed();
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log << fmt::format("sweep {}: {} ran, {} failed, {} skipped in {:.1f} s → {}\n", spec.name, summary.ran,
                      summary.failed, summary.skipped, summary.seconds, path)

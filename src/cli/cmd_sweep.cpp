@@ -1,6 +1,7 @@
 // `qsweep plan SWEEP.yaml` and `qsweep run SWEEP.yaml`: the product's main job.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <functional>
@@ -104,8 +105,7 @@ void print_group_plan(const sweep::SweepSpec& spec, const std::vector<sweep::Tas
              "a_calib", "wbit", "abit", "cost", "group", "ranks (predicted)");
   for (size_t i : order) {
     const auto& t = tasks[i];
-    std::string rs;
-    for (int r : ranks_of[i]) rs += (rs.empty() ? "" : ",") + std::to_string(r);
+    const std::string rs = fmt::format("{}", fmt::join(ranks_of[i], ","));
     fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8.3f} {:>5}  {}\n", t.id, t.cell.model, t.cell.backend,
                t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit, t.cost, groups[i], rs);
   }

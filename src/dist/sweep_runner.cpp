@@ -12,6 +12,7 @@
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <mpi.h>
 #include <nlohmann/json.hpp>
 
@@ -201,12 +202,6 @@ json execute(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std:
   }
 }
 
-std::string join(const std::vector<int>& v) {
-  std::string s;
-  for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
-  return s;
-}
-
 // The collective of one task's group: MPI always (it also bootstraps NCCL), NCCL on top of it for
 // ranks whose tasks run on a GPU when the build has it.
 struct GroupHandle {
@@ -233,7 +228,7 @@ json run_assignment(const json& a, const sweep::SweepSpec& spec, sweep::CellRunn
   const bool use_nccl = device.is_cuda() && world.gpu_per_rank() && nccl_available();
   const GroupHandle group = open_group(ranks, index, device, use_nccl);
   json out = execute(spec, runner, a.at("id"), a.at("cell").dump(), rank, device_name(device),
-                     ranks.size() > 1 ? join(ranks) : "", group.get());
+                     ranks.size() > 1 ? fmt::format("{}", fmt::join(ranks, ",")) : "", group.get());
   out["index"] = index;
   out["ranks"] = ranks;
   return out;
@@ -441,9 +436,9 @@ class Recorder {
     file_under(row, task_cell(tasks_[index]));
     std::lock_guard<std::mutex> lock(mu_);
     if (ranks.size() > 1) {  // the devices of the whole group, in its rank order
-      std::string all;
-      for (int r : ranks) all += (all.empty() ? "" : ",") + devices_[static_cast<size_t>(r)];
-      row.device = all;
+      std::vector<std::string> of_group;
+      for (int r : ranks) of_group.push_back(devices_[static_cast<size_t>(r)]);
+      row.device = fmt::format("{}", fmt::join(of_group, ","));
     }
     if (write_error_) return;
     try {
@@ -579,7 +574,8 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
   }
   // Groups need rank 0's main thread and its coordinator thread in MPI at once.
   const bool groups_allowed = size > 1 && world.thread_multiple();
-  std::vector<int> groups = sweep::plan_group_sizes(spec, pending, options.group_size, size, nodes_from_hosts(hosts));
+  const std::vector<int> nodes = nodes_from_hosts(hosts);
+  std::vector<int> groups = sweep::plan_group_sizes(spec, pending, options.group_size, size, nodes);
   if (!groups_allowed) std::fill(groups.begin(), groups.end(), 1);
   summary.planned = static_cast<int>(tasks.size());
   log << fmt::format("sweep {}: {} tasks planned, {} already done, {}{} to run on {} rank(s) x {} thread(s){}; results → {}\n",
@@ -587,7 +583,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
                      options.keep ? fmt::format("{} left out by --filter, ", summary.filtered) : "", queue.size(), size,
                      threads, describe_groups(groups), path)
       << std::flush;
-  if (size > 1 && !world.thread_multiple()) {
+  if (size > 1 && !groups_allowed) {
     log << "this MPI gives no MPI_THREAD_MULTIPLE: every task runs on one rank (no task groups)\n" << std::flush;
   }
 
@@ -598,7 +594,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
     return json{{"index", i}, {"id", tasks[i].id}, {"cell", json::parse(sweep::cell_to_json(tasks[i].cell))},
                 {"ranks", a.ranks}};
   };
-  sweep::Dispatcher dispatcher(sweep::longest_first(costs), groups, nodes_from_hosts(hosts));
+  sweep::Dispatcher dispatcher(sweep::longest_first(costs), groups, nodes);
   dispatcher.release(0);
   if (size == 1) {
     while (const auto a = dispatcher.take()) {

@@ -13,8 +13,8 @@
 #include <cstdio>
 #include <memory>
 
-#include "data/image_folder.h"
-#include "data/imagenet_transform.h"
+#include "data/sources/image_folder.h"
+#include "data/transforms/imagenet_transform.h"
 
 using namespace qsweep::data;
 using Clock = std::chrono::steady_clock;

@@ -1,4 +1,4 @@
-// `qsweep prepare fashion-mnist|imagenet`: build the dataset shards once (see data/prepare.h).
+// `qsweep prepare fashion-mnist|imagenet`: build the dataset shards once (see data/prepare/prepare.h).
 // ImageNet preparation runs in parallel under mpirun (ranks split the files, rank 0 writes);
 // without mpirun it is a world of one.
 #include <fmt/format.h>
@@ -8,8 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-#include "data/jpeg_decode.h"
-#include "data/prepare.h"
+#include "data/sources/jpeg_decode.h"
+#include "data/prepare/prepare.h"
 #include "dist/world.h"
 
 namespace qsweep::cli {

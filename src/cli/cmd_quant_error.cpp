@@ -11,7 +11,7 @@
 
 #include "cli/commands.h"
 #include "data/data_error.h"
-#include "data/idx_file.h"
+#include "data/sources/idx_file.h"
 #include "quant/fake_quant.h"
 #include "quant/observer.h"
 

@@ -12,9 +12,9 @@
 #include <fstream>
 
 #include "cli/commands.h"
-#include "data/batch_reader.h"
+#include "data/shard/batch_reader.h"
 #include "dist/world.h"
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 #include "models/weights.h"
 #include "models/zoo.h"
 #include "pipeline/task.h"

@@ -14,7 +14,7 @@
 
 #include <c10/core/Device.h>
 
-#include "data/collective.h"
+#include "data/prepare/collective.h"
 #include "support/error.h"
 
 namespace qsweep::dist {

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "graph/graph.h"
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 
 namespace qsweep::models {
 

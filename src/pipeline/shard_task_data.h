@@ -1,4 +1,4 @@
-// TaskData over prepared shards (data/shard.h): the calibration set is the first
+// TaskData over prepared shards (data/shard/shard.h): the calibration set is the first
 // calibration_batches × batch_size images of the calibration shard in stored order; the
 // evaluation split is the whole eval shard, read through one reusable BatchReader.
 #pragma once
@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "data/batch_reader.h"
+#include "data/shard/batch_reader.h"
 #include "pipeline/task.h"
 
 namespace qsweep::pipeline {

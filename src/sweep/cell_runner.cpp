@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "data/shard.h"
-#include "models/checkpoint.h"
+#include "data/shard/shard.h"
+#include "models/checkpoint/checkpoint.h"
 #include "models/weights.h"
 #include "models/zoo.h"
 #include "pipeline/calibrators.h"

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "data/data_error.h"
-#include "data/idx_file.h"
+#include "data/sources/idx_file.h"
 
 namespace qsweep::data {
 namespace {

@@ -13,8 +13,8 @@
 
 #include <unistd.h>
 
-#include "data/imagenet_transform.h"
-#include "data/prepare.h"
+#include "data/transforms/imagenet_transform.h"
+#include "data/prepare/prepare.h"
 #include "support/sha256.h"
 #include "test_paths.h"
 

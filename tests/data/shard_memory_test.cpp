@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/shard.h"
+#include "data/shard/shard.h"
 #include "test_paths.h"
 
 namespace qsweep::data {

@@ -1,6 +1,6 @@
 // Shard format: write/read round trip, zero-copy views, normalised batches equal to torchvision's
 // ToTensor+Normalize arithmetic, and clear errors for missing, foreign, truncated and altered files.
-#include "data/shard.h"
+#include "data/shard/shard.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "data/batch_reader.h"
+#include "data/shard/batch_reader.h"
 #include "test_paths.h"
 
 namespace qsweep::data {

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "data/shard.h"
+#include "data/shard/shard.h"
 
 namespace qsweep::dist {
 namespace fs = std::filesystem;

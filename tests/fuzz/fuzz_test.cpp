@@ -16,9 +16,9 @@
 #include <random>
 #include <unistd.h>
 
-#include "data/idx_file.h"
-#include "data/jpeg_decode.h"
-#include "models/checkpoint.h"
+#include "data/sources/idx_file.h"
+#include "data/sources/jpeg_decode.h"
+#include "models/checkpoint/checkpoint.h"
 #include "support/error.h"
 #include "sweep/sweep_spec.h"
 

@@ -1,7 +1,7 @@
 // Checkpoint I/O: committed torch.save fixtures (tools/make_checkpoint_fixtures.py), malformed and
 // fuzzed files that must fail with CheckpointError naming the path, round trips through C++ and
 // through Python's torch.load, torchvision's resnet18 generated at test time, sha256.
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <caffe2/serialize/inline_container.h>
@@ -15,7 +15,7 @@
 #include <random>
 #include <sstream>
 
-#include "models/zip_archive.h"
+#include "models/checkpoint/zip_archive.h"
 
 namespace qsweep::models {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstdlib>
 
 #include "graph/executor.h"
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 #include "models/weights.h"
 #include "models/zoo.h"
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "data/idx_file.h"
+#include "data/sources/idx_file.h"
 
 namespace qsweep::pipeline::testing {
 

@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "data/idx_file.h"
+#include "data/sources/idx_file.h"
 #include "models/zoo.h"
 #include "pipeline/calibrators.h"
 #include "pipeline/task.h"

@@ -6,7 +6,7 @@
 #include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
-#include "data/idx_file.h"
+#include "data/sources/idx_file.h"
 #include "graph/executor.h"
 #include "models/zoo.h"
 #include "pipeline/task.h"

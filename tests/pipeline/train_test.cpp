@@ -8,7 +8,7 @@
 
 #include "fashion_mnist.h"
 #include "graph/executor.h"
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 #include "models/weights.h"
 #include "models/zoo.h"
 #include "pipeline/task.h"

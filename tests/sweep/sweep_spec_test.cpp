@@ -6,7 +6,7 @@
 #include <fstream>
 #include <unistd.h>
 
-#include "data/shard.h"
+#include "data/shard/shard.h"
 #include "sweep/cell_runner.h"
 #include "sweep/plan.h"
 #include "sweep/sweep_spec.h"

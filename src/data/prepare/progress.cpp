@@ -1,4 +1,4 @@
-#include "data/progress.h"
+#include "data/prepare/progress.h"
 
 #include <fmt/format.h>
 #include <unistd.h>

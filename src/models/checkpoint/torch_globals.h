@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "models/torch_unpickler.h"
+#include "models/checkpoint/torch_unpickler.h"
 
 namespace qsweep::models {
 

@@ -1,14 +1,14 @@
 // The opcodes are those of Python's Lib/pickle.py (protocols 2-5) minus the text forms of protocols
 // 0-1, which torch.save never emits. The mark stack follows Python 3 (a MARK starts a new frame of
 // the stack; popping below it is an underflow), so a pickle Python refuses is refused here too.
-#include "models/torch_unpickler.h"
+#include "models/checkpoint/torch_unpickler.h"
 
 #include <fmt/format.h>
 
 #include <cstring>
 
-#include "models/checkpoint.h"
-#include "models/torch_globals.h"
+#include "models/checkpoint/checkpoint.h"
+#include "models/checkpoint/torch_globals.h"
 
 namespace qsweep::models {
 

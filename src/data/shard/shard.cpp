@@ -1,6 +1,6 @@
 // Reading a shard: HDF5 for the metadata, then a plain mmap of the file at /images' offset
 // (H5Dget_offset), which is why the writer keeps /images contiguous and unfiltered.
-#include "data/shard.h"
+#include "data/shard/shard.h"
 
 #include <ATen/ATen.h>
 #include <fcntl.h>

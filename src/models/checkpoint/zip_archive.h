@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/input_file.h"
+#include "models/checkpoint/input_file.h"
 
 namespace qsweep::models {
 

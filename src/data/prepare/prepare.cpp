@@ -1,9 +1,9 @@
-// Helpers shared by the prepare commands (data/prepare.h).
+// Helpers shared by the prepare commands (data/prepare/prepare.h).
 #include <fmt/format.h>
 
 #include <filesystem>
 
-#include "data/prepare.h"
+#include "data/prepare/prepare.h"
 
 namespace qsweep::data {
 

@@ -7,11 +7,11 @@
 #include <cstring>
 #include <filesystem>
 
-#include "data/image_folder.h"
-#include "data/imagenet_transform.h"
-#include "data/prepare.h"
-#include "data/progress.h"
-#include "data/sample_rng.h"
+#include "data/sources/image_folder.h"
+#include "data/transforms/imagenet_transform.h"
+#include "data/prepare/prepare.h"
+#include "data/prepare/progress.h"
+#include "data/prepare/sample_rng.h"
 
 namespace qsweep::data {
 namespace {

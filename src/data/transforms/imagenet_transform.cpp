@@ -1,8 +1,8 @@
-#include "data/imagenet_transform.h"
+#include "data/transforms/imagenet_transform.h"
 
 #include <cmath>
 
-#include "data/pil_resize.h"
+#include "data/transforms/pil_resize.h"
 
 namespace qsweep::data {
 

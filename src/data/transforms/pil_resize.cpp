@@ -1,4 +1,4 @@
-#include "data/pil_resize.h"
+#include "data/transforms/pil_resize.h"
 
 #include <fmt/format.h>
 

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "data/collective.h"
-#include "data/jpeg_decode.h"
-#include "data/shard.h"
+#include "data/prepare/collective.h"
+#include "data/sources/jpeg_decode.h"
+#include "data/shard/shard.h"
 
 namespace qsweep::data {
 

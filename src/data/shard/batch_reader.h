@@ -14,7 +14,7 @@
 
 #include <vector>
 
-#include "data/shard.h"
+#include "data/shard/shard.h"
 
 namespace qsweep::data {
 

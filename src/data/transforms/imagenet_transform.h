@@ -16,8 +16,8 @@
 
 #include <cstdint>
 
-#include "data/jpeg_decode.h"
-#include "data/sample_rng.h"
+#include "data/sources/jpeg_decode.h"
+#include "data/prepare/sample_rng.h"
 
 namespace qsweep::data {
 

@@ -4,9 +4,9 @@
 
 #include <filesystem>
 
-#include "data/idx_file.h"
-#include "data/prepare.h"
-#include "data/sample_rng.h"
+#include "data/sources/idx_file.h"
+#include "data/prepare/prepare.h"
+#include "data/prepare/sample_rng.h"
 
 namespace qsweep::data {
 namespace {

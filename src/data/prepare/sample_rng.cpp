@@ -1,4 +1,4 @@
-#include "data/sample_rng.h"
+#include "data/prepare/sample_rng.h"
 
 #include <fmt/format.h>
 

@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "models/checkpoint.h"
-#include "models/input_file.h"
+#include "models/checkpoint/checkpoint.h"
+#include "models/checkpoint/input_file.h"
 #include "support/sha256.h"
 
 namespace qsweep::models {

@@ -1,14 +1,14 @@
 // Zip layout (APPNOTE.TXT): [local header + data]* central directory [zip64 end record + locator]
 // end-of-central-directory record (+ comment). Central entries are authoritative; each local header
 // is checked against its central entry before its data is read.
-#include "models/zip_archive.h"
+#include "models/checkpoint/zip_archive.h"
 
 #include <fmt/format.h>
 #include <zlib.h>
 
 #include <algorithm>
 
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 
 namespace qsweep::models {
 namespace {

@@ -1,6 +1,6 @@
 // POSIX pread rather than iostreams: reads at absolute offsets without a shared position, and
 // errno says why an open failed.
-#include "models/input_file.h"
+#include "models/checkpoint/input_file.h"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 
 namespace qsweep::models {
 

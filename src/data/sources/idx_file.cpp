@@ -1,6 +1,6 @@
 // idx format: big-endian magic 0x0000TTNN (TT type code, NN number of dims), NN big-endian u32
 // sizes, then the payload. zlib's gzread reads both gzip and uncompressed files transparently.
-#include "data/idx_file.h"
+#include "data/sources/idx_file.h"
 
 #include <fmt/format.h>
 #include <zlib.h>

@@ -14,10 +14,10 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "models/checkpoint.h"
-#include "models/input_file.h"
-#include "models/torch_unpickler.h"
-#include "models/zip_archive.h"
+#include "models/checkpoint/checkpoint.h"
+#include "models/checkpoint/input_file.h"
+#include "models/checkpoint/torch_unpickler.h"
+#include "models/checkpoint/zip_archive.h"
 
 namespace qsweep::models {
 namespace {

@@ -1,4 +1,4 @@
-#include "data/image_folder.h"
+#include "data/sources/image_folder.h"
 
 #include <fmt/format.h>
 

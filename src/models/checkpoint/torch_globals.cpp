@@ -1,5 +1,5 @@
 // torch.save's globals (torch_globals.h): the only place the pickle VM's values get a meaning.
-#include "models/torch_globals.h"
+#include "models/checkpoint/torch_globals.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 
 namespace qsweep::models {
 namespace {

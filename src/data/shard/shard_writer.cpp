@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "data/shard.h"
+#include "data/shard/shard.h"
 #include "support/h5.h"
 #include "support/h5_commit.h"
 #include "support/sha256.h"

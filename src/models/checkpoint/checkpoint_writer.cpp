@@ -14,7 +14,7 @@
 #include <memory>
 #include <unordered_set>
 
-#include "models/checkpoint.h"
+#include "models/checkpoint/checkpoint.h"
 
 namespace qsweep::models {
 namespace {

@@ -1,7 +1,7 @@
 // libjpeg reports fatal errors through error_exit, which must not return: it longjmps back into
 // decode_jpeg_rgb, which then throws. The jump only crosses libjpeg's C frames; the C++ objects
 // live in decode_jpeg_rgb's own frame and are destroyed by the throw as usual.
-#include "data/jpeg_decode.h"
+#include "data/sources/jpeg_decode.h"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,5 @@
-// `qsweep inspect-model NAME`: the graph a builder emits, node by node.
+// `qsweep inspect-model NAME`: the graph a builder emits, node by node; its reconstruction units
+// (--partition) or a backend's placement passes at work (--passes).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -8,6 +9,7 @@
 #include "graph/dump.h"
 #include "graph/passes.h"
 #include "models/zoo.h"
+#include "quant/placement.h"
 #include "quant/quantized_model.h"
 #include "quant/reconstruct/partition.h"
 
@@ -20,6 +22,8 @@ void add_inspect_model_command(CLI::App& app) {
     bool fold_bn = false;
     std::string partition;
     std::string backend = "academic";
+    bool passes = false;
+    int wbit = 4, abit = 8;
   };
   auto args = std::make_shared<Args>();
   std::string names;
@@ -31,9 +35,34 @@ void add_inspect_model_command(CLI::App& app) {
   cmd->add_option("--partition", args->partition,
                   "print the reconstruction units (SPEC 5.1) of the prepared graph instead: layer | block")
       ->check(CLI::IsMember({"layer", "block"}));
-  cmd->add_option("--backend", args->backend, "backend that prepares the graph for --partition")->capture_default_str();
+  cmd->add_option("--backend", args->backend, "backend that prepares the graph for --partition and --passes")
+      ->capture_default_str();
+  cmd->add_flag("--passes", args->passes,
+                "list the backend's placement passes in order and run them on the graph, saying what each changed "
+                "(quantizer counts, first/last layers, BN folding); every pass: " +
+                    [] {
+                      std::string all;
+                      for (const auto& n : quant::placement_pass_names()) all += (all.empty() ? "" : ", ") + n;
+                      return all;
+                    }());
+  cmd->add_option("--wbit", args->wbit, "weight bits for --passes")->capture_default_str()->check(CLI::Range(2, 8));
+  cmd->add_option("--abit", args->abit, "activation bits for --passes")->capture_default_str()->check(CLI::Range(2, 8));
   cmd->callback([args] {
     auto g = models::build_model(args->name, args->options);
+    if (args->passes) {
+      const auto& policy = quant::backend(args->backend);
+      quant::CalibrationConfig config;
+      config.wbit = args->wbit, config.abit = args->abit;
+      std::cout << fmt::format("{} on {} (W{}A{}): {} placement passes\n", args->name, policy.display_name, config.wbit,
+                               config.abit, policy.passes.size());
+      quant::Placement p(g, policy, config);
+      p.log = &std::cout;
+      for (size_t i = 0; i < policy.passes.size(); ++i) {
+        std::cout << fmt::format("{}. ", i + 1);
+        quant::run_placement_pass(policy.passes[i], p);
+      }
+      return;
+    }
     if (!args->partition.empty()) {
       const auto qm = quant::prepare(g, quant::backend(args->backend), {});
       const auto pattern = quant::reconstruct::pattern_from_name(args->partition);

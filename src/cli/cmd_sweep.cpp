@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "dist/sweep_runner.h"
 #include "dist/world.h"
+#include "quant/layer_rule.h"
 #include "sweep/cell_runner.h"
 #include "support/cell_filter.h"
 #include "sweep/plan.h"
@@ -139,12 +140,21 @@ void plan(const std::string& path, const SelectionArgs& selection, bool resolve,
     if (keep && !keep(t.cell)) continue;
     fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8.3f}\n", t.id, t.cell.model, t.cell.backend,
                t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit, t.cost);
+    if (!t.cell.layers.empty()) fmt::print("{:<16}  layers: {}\n", "", quant::rules_label(t.cell.layers));
     cost += t.cost;
     shown++;
   }
   fmt::print("{}: {} grid cells, {} tasks ({} duplicates removed){}, {} models; estimated cost {:.2f} units\n",
              spec.name, spec.cells.size(), tasks.size(), spec.cells.size() - tasks.size(),
              keep ? fmt::format(", {} selected by --filter", shown) : "", spec.models.size(), cost);
+  // Per-layer rules are checked on the model graphs (no data needed): which nodes each one sets.
+  std::vector<sweep::Cell> kept_cells;
+  for (const auto& t : kept) kept_cells.push_back(t.cell);
+  const auto layer_lines = sweep::resolve_layer_rules(spec, kept_cells);
+  if (!layer_lines.empty()) {
+    fmt::print("per-layer rules (layers:), as the layer-overrides pass applies them:\n");
+    for (const auto& l : layer_lines) fmt::print("  {}\n", l);
+  }
   if (!resolve) {
     fmt::print("ids are provisional: they omit the checkpoints' sha256 and the shards' fingerprint "
                "(--resolve reads them and prints the ids `run` will store)\n");

@@ -37,6 +37,7 @@
 #include "dist/mpi_collective.h"
 #include "dist/nccl_collective.h"
 #include "pipeline/task.h"
+#include "results/row_fields.h"
 #include "results/store.h"
 #include "support/h5_commit.h"
 #include "support/host.h"
@@ -67,41 +68,6 @@ json receive(int source, int tag, MPI_Status* status) {
   MPI_Recv(s.data(), n, MPI_CHAR, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
   if (status) *status = st;
   return json::parse(s);
-}
-
-// JSON has no NaN (nlohmann writes it as null): a number that was not measured travels as null.
-json number_to_json(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
-double number_from_json(const json& j) { return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>(); }
-
-json row_to_json(const results::TaskRow& r) {
-  return {{"id", r.id},         {"model", r.model},       {"backend", r.backend},     {"w_calib", r.w_calib},
-          {"a_calib", r.a_calib}, {"wbit", r.wbit},       {"abit", r.abit},           {"status", r.status},
-          {"top1", r.top1},     {"top5", r.top5},         {"top1_count", r.top1_count}, {"top5_count", r.top5_count},
-          {"total", r.total},   {"sp", r.seconds_prepare}, {"sca", r.seconds_calibrate_activations},
-          {"scw", r.seconds_calibrate_weights}, {"sr", r.seconds_reconstruct}, {"se", r.seconds_evaluate},
-          {"st", r.seconds_total}, {"rank", r.rank},      {"host", r.host},           {"device", r.device},
-          {"error", r.error},   {"started", r.started},   {"finished", r.finished},
-          {"weights_sha256", r.weights_sha256}, {"data_fingerprint", r.data_fingerprint},
-          {"deploy", r.deploy}, {"int_top1", number_to_json(r.int_top1)}, {"int_top1_count", r.int_top1_count},
-          {"agree", number_to_json(r.agree)}, {"sdc", r.seconds_deploy_check}, {"ranks", r.ranks}};
-}
-
-results::TaskRow row_from_json(const json& j) {
-  results::TaskRow r;
-  r.id = j.at("id"); r.model = j.at("model"); r.backend = j.at("backend");
-  r.w_calib = j.at("w_calib"); r.a_calib = j.at("a_calib"); r.wbit = j.at("wbit"); r.abit = j.at("abit");
-  r.status = j.at("status"); r.top1 = j.at("top1"); r.top5 = j.at("top5");
-  r.top1_count = j.at("top1_count"); r.top5_count = j.at("top5_count"); r.total = j.at("total");
-  r.seconds_prepare = j.at("sp"); r.seconds_calibrate_activations = j.at("sca");
-  r.seconds_calibrate_weights = j.at("scw"); r.seconds_reconstruct = j.at("sr"); r.seconds_evaluate = j.at("se");
-  r.seconds_total = j.at("st"); r.rank = j.at("rank"); r.host = j.at("host"); r.device = j.at("device");
-  r.error = j.at("error"); r.started = j.at("started"); r.finished = j.at("finished");
-  r.weights_sha256 = j.at("weights_sha256"); r.data_fingerprint = j.at("data_fingerprint");
-  r.deploy = j.at("deploy"); r.int_top1 = number_from_json(j.at("int_top1"));
-  r.int_top1_count = j.at("int_top1_count"); r.agree = number_from_json(j.at("agree"));
-  r.seconds_deploy_check = j.at("sdc");
-  r.ranks = j.at("ranks");
-  return r;
 }
 
 // JSON has no inf or NaN (nlohmann writes both as null): an exact quantizer's +inf goes as "inf".
@@ -140,20 +106,21 @@ std::vector<pipeline::QuantizerRecord> quantizers_from_json(const json& j) {
   return out;
 }
 
-results::TaskCell task_cell(const sweep::Task& t) {
-  return {t.id, t.cell.model, t.cell.backend, t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit};
+// The cell as the results file stores it (results/cell_fields.def).
+results::TaskCell task_cell(const std::string& id, const sweep::Cell& c) {
+  results::TaskCell tc;
+  tc.id = id, tc.model = c.model, tc.backend = c.backend, tc.w_calib = c.w_calib, tc.a_calib = c.a_calib;
+  tc.wbit = c.wbit, tc.abit = c.abit, tc.layers = quant::rules_label(c.layers);
+  return tc;
 }
+results::TaskCell task_cell(const sweep::Task& t) { return task_cell(t.id, t.cell); }
 
 // Files a row under the cell rank 0 planned, whatever cell the worker reports (it may have
 // received a damaged one: that row is a failure and must land on the planned cell).
 void file_under(results::TaskRow& row, const results::TaskCell& planned) {
-  row.id = planned.id;
-  row.model = planned.model;
-  row.backend = planned.backend;
-  row.w_calib = planned.w_calib;
-  row.a_calib = planned.a_calib;
-  row.wbit = planned.wbit;
-  row.abit = planned.abit;
+#define QSWEEP_COLUMN(type, name, init) row.name = planned.name;
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
 }
 
 // A worker re-derives the id of the cell it received: if the wire lost or changed anything that
@@ -186,19 +153,20 @@ json execute(const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std:
   info.ranks = ranks;
   info.started = results::iso8601_now();
   sweep::Cell cell;
-  results::TaskCell tc{id, "", "", "", "", 0, 0};
+  results::TaskCell tc;
+  tc.id = id;
   try {
     cell = sweep::cell_from_json(cell_text);
-    tc = {id, cell.model, cell.backend, cell.w_calib, cell.a_calib, cell.wbit, cell.abit};
+    tc = task_cell(id, cell);
     check_task_id(spec, runner, id, cell);
     info.weights_sha256 = runner.weights_sha256(cell.model);
     info.data_fingerprint = runner.data_fingerprint();
     const auto r = runner.run(cell, group);
     info.finished = results::iso8601_now();
-    return {{"row", row_to_json(results::make_task_row(tc, r, info))}, {"quantizers", quantizers_to_json(r.quantizers)}};
+    return {{"row", results::row_to_json(results::make_task_row(tc, r, info))}, {"quantizers", quantizers_to_json(r.quantizers)}};
   } catch (const std::exception& e) {
     info.finished = results::iso8601_now();
-    return {{"row", row_to_json(results::make_failed_row(tc, e.what(), info))}, {"quantizers", json::array()}};
+    return {{"row", results::row_to_json(results::make_failed_row(tc, e.what(), info))}, {"quantizers", json::array()}};
   }
 }
 
@@ -249,6 +217,7 @@ class Progress {
     if (row.ok() && !row.deploy.empty()) {
       what += std::isnan(row.int_top1) ? "  int refused" : fmt::format("  int {:6.2f}", row.int_top1);
     }
+    if (!row.layers.empty()) what = "[" + row.layers + "]  " + what;
     os_ << fmt::format("[{:>3}/{}] {:<16} {:<10} {:<10} {:<20} w{:<2} a{:<2} {}  ({:.1f} s, {})  failed {}  ETA {:.0f} s\n",
                        done_, total_, row.model, row.backend, row.w_calib, row.a_calib, row.wbit, row.abit, what,
                        row.seconds_total,
@@ -432,7 +401,7 @@ class Recorder {
   void record(const json& out) {
     const size_t index = out.at("index");
     const auto ranks = out.at("ranks").get<std::vector<int>>();
-    auto row = row_from_json(out.at("row"));
+    auto row = results::row_from_json(out.at("row"));
     file_under(row, task_cell(tasks_[index]));
     std::lock_guard<std::mutex> lock(mu_);
     if (ranks.size() > 1) {  // the devices of the whole group, in its rank order
@@ -525,6 +494,63 @@ void serve(sweep::Dispatcher& dispatcher, int size, Recorder& recorder, Mailbox&
 
 }  // namespace
 
+namespace {
+
+// What rank 0 planned: the tasks and the results file, opened for writing.
+struct Planned {
+  std::vector<sweep::Task> tasks;
+  std::optional<results::ResultsStore> store;
+};
+
+// Rank 0 plans (reads every checkpoint's sha256 and the shard headers, checks the per-layer rules
+// on the model graphs) before any work; if that fails, every rank learns it from one collective
+// instead of waiting for work forever. The results file is opened (locked, checked against this
+// sweep) in the same step, so a refused file stops every rank too. Other ranks get nothing.
+Planned plan_on_rank0(World& world, const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std::string& path,
+                      bool new_file) {
+  Planned planned;
+  std::exception_ptr planning_error;
+  if (world.rank() == 0) {
+    try {
+      planned.tasks = sweep::make_plan(spec, runner.plan_inputs());
+      sweep::resolve_layer_rules(spec, spec.cells);  // a rule that matches nothing stops the run here
+      planned.store = open_results(path, spec, new_file);
+    } catch (...) {
+      planning_error = std::current_exception();
+    }
+  }
+  if (world.any(planning_error != nullptr)) {
+    if (planning_error) std::rethrow_exception(planning_error);
+    throw DistError(fmt::format("rank {}: rank 0 could not plan sweep {}", world.rank(), spec.name));
+  }
+  return planned;
+}
+
+// Rank 0's share of the queue. Alone, it takes every task from the dispatcher itself; with other
+// ranks, a coordinator thread (serve) hands tasks out and leaves rank 0 its own through a mailbox.
+void run_queue(sweep::Dispatcher& dispatcher, Recorder& recorder,
+               const std::function<json(const sweep::Assignment&)>& assignment,
+               const sweep::SweepSpec& spec, sweep::CellRunner& runner, const World& world) {
+  dispatcher.release(0);
+  if (world.size() == 1) {
+    while (const auto a = dispatcher.take()) {
+      recorder.record(run_assignment(assignment(*a), spec, runner, world));
+      if (recorder.failed_to_write()) dispatcher.drop_all();
+      dispatcher.release(0);
+    }
+    return;
+  }
+  Mailbox mailbox;
+  std::thread coordinator([&] { serve(dispatcher, world.size(), recorder, mailbox, assignment); });
+  while (const auto a = mailbox.take()) {
+    recorder.record(run_assignment(*a, spec, runner, world));
+    mailbox.done();
+  }
+  coordinator.join();
+}
+
+}  // namespace
+
 RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOptions& options) {
   const int rank = world.rank(), size = world.size();
   const c10::Device device = world.device();
@@ -534,32 +560,15 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
   RunSummary summary;
   const auto t0 = std::chrono::steady_clock::now();
 
-  // Rank 0 plans (reads every checkpoint's sha256 and the shard headers) before any work; if that
-  // fails, every rank learns it from one collective instead of waiting for work forever.
-  // The results file is opened (locked, checked against this sweep) in the same step, so a
-  // refused file stops every rank too.
-  std::vector<sweep::Task> tasks;
-  std::optional<results::ResultsStore> opened;
   const std::string path = options.results.empty() ? "results/" + spec.name + ".h5" : options.results;
-  std::exception_ptr planning_error;
-  if (rank == 0) {
-    try {
-      tasks = sweep::make_plan(spec, runner.plan_inputs());
-      opened = open_results(path, spec, options.new_file);
-    } catch (...) {
-      planning_error = std::current_exception();
-    }
-  }
-  if (world.any(planning_error != nullptr)) {
-    if (planning_error) std::rethrow_exception(planning_error);
-    throw DistError(fmt::format("rank {}: rank 0 could not plan sweep {}", rank, spec.name));
-  }
+  Planned planned = plan_on_rank0(world, spec, runner, path, options.new_file);
   const std::vector<std::string> hosts = world.hosts();  // collective: rank 0 gets every rank's
 
   if (rank != 0) return work(spec, runner, world);
 
   std::ostream& log = options.log ? *options.log : std::cout;
-  results::ResultsStore& store = *opened;
+  const std::vector<sweep::Task>& tasks = planned.tasks;
+  results::ResultsStore& store = *planned.store;
   write_plan(store, spec, tasks);
   store.set_dataset(runner.dataset());
 
@@ -595,22 +604,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
                 {"ranks", a.ranks}};
   };
   sweep::Dispatcher dispatcher(sweep::longest_first(costs), groups, nodes);
-  dispatcher.release(0);
-  if (size == 1) {
-    while (const auto a = dispatcher.take()) {
-      recorder.record(run_assignment(assignment(*a), spec, runner, world));
-      if (recorder.failed_to_write()) dispatcher.drop_all();
-      dispatcher.release(0);
-    }
-  } else {
-    Mailbox mailbox;
-    std::thread coordinator([&] { serve(dispatcher, size, recorder, mailbox, assignment); });
-    while (const auto a = mailbox.take()) {  // rank 0's own share
-      recorder.record(run_assignment(*a, spec, runner, world));
-      mailbox.done();
-    }
-    coordinator.join();
-  }
+  run_queue(dispatcher, recorder, assignment, spec, runner, world);
   recorder.rethrow_write_error();
   store.finish();
   summary.ran = static_cast<int>(queue.size());

@@ -37,11 +37,16 @@ struct ModelInfo {
   std::string family;                // resnet | mobilenetv2 | regnetx
   std::string summary;
   std::function<graph::Graph(const ModelOptions&)> build;
+  // Architecture facts the layers below the sweep need (kept here, not where they are used):
+  double gflops = 1.0;         // multiply-accumulates ×2 of one 224² image at width 1: the cost model's unit
+  double round_weight = 0.01;  // AdaRound's λ by default (SPEC §5.4: 0.1 for MobileNetV2, 0.01 otherwise)
 };
 
 const std::vector<ModelInfo>& model_registry();
 // Unknown names throw ModelError listing the known ones (and the closest).
 const ModelInfo& model_info(const std::string& name);
+// The entry for a name or alias; null when none (graphs of tests and user models).
+const ModelInfo* find_model(const std::string& name);
 graph::Graph build_model(const std::string& name, const ModelOptions& options = {});
 
 // Architecture builders (one file each).

@@ -139,8 +139,10 @@ void ActivationCache::put(const std::string& key, Ranges ranges) { entries_[key]
 
 std::string activation_cache_key(const TaskSpec& s, const std::string& data_fingerprint) {
   const auto& c = s.calib;
-  return fmt::format("{}|{}|{}|{}|a{}|p{}|r{}|sr{}", s.model_key, data_fingerprint, s.backend, c.a_observer, c.abit,
-                     c.a_p, c.ema_ratio, c.symmetric_range);
+  // Per-layer rules change which activation quantizers exist and how they observe: part of the key.
+  return fmt::format("{}|{}|{}|{}|a{}|p{}|r{}|sr{}{}", s.model_key, data_fingerprint, s.backend, c.a_observer, c.abit,
+                     c.a_p, c.ema_ratio, c.symmetric_range,
+                     c.layers.empty() ? "" : "|layers" + quant::rules_to_json(c.layers));
 }
 
 Accuracy evaluate(const graph::Graph& g, const graph::ExecOptions& options, TaskData& data,

@@ -1,7 +1,7 @@
 // Backends are policies (STYLE rule 8, SPEC §3): which consumers get their inputs quantized, which
-// schemes weights and activations use, whether BatchNorm is folded, and the first/last-layer
-// rule. prepare() (prepare.h) consumes a policy; adding a backend touches its own file in
-// backends/ and one registry line, never a model builder.
+// schemes weights and activations use, and the placement passes that apply them (placement.h:
+// fold-bn, first-last-8bit, ...). prepare() runs a policy's passes in order; adding a backend
+// touches its own file in backends/ and one registry line, never a model builder.
 #pragma once
 
 #include <set>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "quant/layer_rule.h"
 #include "quant/qscheme.h"
 #include "quant/quantizer.h"
 
@@ -28,13 +29,15 @@ struct CalibrationConfig {
   bool symmetric_range = true;
   // Activation fake-quant kind: kDividing for the BRECQ/QDrop configs (QDropFakeQuantize).
   FakeQuantKind a_fake_quant = FakeQuantKind::kFixed;
+  // Per-layer overrides, applied in order by the layer-overrides pass after the backend's rules.
+  std::vector<LayerRule> layers;
 };
 
 struct BackendPolicy {
   std::string name;          // registry key: "academic"
   std::string display_name;  // table label: "Academic"
-  bool fold_batch_norm = false;
-  bool first_last_8bit = false;              // first conv / last linear weights and their input quantizers at 8 bit
+  // The placement passes prepare() runs, in order (placement.h): the backend's rules as data.
+  std::vector<std::string> passes;
   std::set<graph::Op> quantized_consumers;   // an activation quantizer follows every producer feeding one of these
   QScheme weight;                            // bits filled per task
   QScheme activation;

@@ -1,4 +1,4 @@
-// prepare(): BN folding (when the policy says), the first/last-layer rule, quantizer insertion.
+// QuantizedModel's phase switches and hooks; prepare() runs the backend's placement passes (placement.h).
 #include "quant/quantized_model.h"
 
 #include <ATen/ATen.h>
@@ -7,8 +7,8 @@
 
 #include <algorithm>
 
-#include "graph/passes.h"
 #include "graph/topology.h"
+#include "quant/placement.h"
 
 namespace qsweep::quant {
 
@@ -81,71 +81,12 @@ graph::ExecOptions QuantizedModel::exec_options() {
 }
 
 QuantizedModel prepare(const graph::Graph& fp32, const BackendPolicy& policy, const CalibrationConfig& config) {
-  QuantizedModel qm;
-  qm.backend = policy.name;
-  graph::Graph g = fp32.clone();
-  if (policy.fold_batch_norm) {
-    graph::PassContext ctx;
-    graph::run_pass("fold-bn", g, ctx);
+  Placement p(fp32, policy, config);
+  for (const auto& pass : policy.passes) run_placement_pass(pass, p);
+  if (!p.inserted) {
+    throw QuantError(fmt::format("backend {}: its passes must end with insert-quantizers", policy.name));
   }
-  // First layer: weighted nodes reading the graph input; last: weighted output nodes (SPEC §3.1).
-  std::vector<bool> eight_bit_layer(g.nodes.size(), false);
-  if (policy.first_last_8bit) {
-    for (const auto& n : g.nodes) {
-      if (!graph::has_weight(n.op)) continue;
-      const bool first = std::any_of(n.inputs.begin(), n.inputs.end(),
-                                     [&](int in) { return g.node(in).op == graph::Op::kInput; });
-      if (first || graph::is_output(g, n.id)) eight_bit_layer[n.id] = true;
-    }
-  }
-  // Producers whose value some quantized consumer reads; 8-bit if a first/last layer reads it.
-  std::vector<int> act_bits(g.nodes.size(), 0);
-  for (const auto& n : g.nodes) {
-    if (!policy.quantized_consumers.count(n.op)) continue;
-    for (int in : n.inputs) {
-      const int bits = eight_bit_layer[n.id] ? 8 : config.abit;
-      act_bits[in] = std::max(act_bits[in], bits);
-    }
-  }
-  // Rebuild the node list with a quantizer after each such producer; consumers read the quantizer.
-  std::vector<graph::Node> nodes;
-  std::vector<int> read_id(g.nodes.size(), -1);
-  for (const auto& old : g.nodes) {
-    graph::Node n = old;
-    n.id = static_cast<int>(nodes.size());
-    for (int& in : n.inputs) in = read_id[in];
-    nodes.push_back(n);
-    read_id[old.id] = n.id;
-    if (act_bits[old.id] == 0) continue;
-    ObserverOptions opt;
-    opt.scheme = policy.activation_scheme(act_bits[old.id], config);
-    opt.p = config.a_p;
-    opt.ema_ratio = config.ema_ratio;
-    graph::Node q;
-    q.id = static_cast<int>(nodes.size());
-    q.op = graph::Op::kFakeQuant;
-    q.name = activation_quantizer_name(old.name);
-    q.inputs = {n.id};
-    q.attrs["quantizer"] = static_cast<int64_t>(qm.activations.size());
-    q.attrs["bits"] = static_cast<int64_t>(act_bits[old.id]);
-    qm.activations.emplace_back(q.name, QuantSpec{config.a_observer, opt, config.a_fake_quant});
-    nodes.push_back(q);
-    read_id[old.id] = q.id;
-  }
-  for (int& o : g.outputs) o = read_id[o];
-  // Weight quantizers, one per conv/linear, in graph order.
-  for (const auto& old : g.nodes) {
-    if (!graph::has_weight(old.op)) continue;
-    ObserverOptions opt;
-    opt.scheme = policy.weight_scheme(eight_bit_layer[old.id] ? 8 : config.wbit, config);
-    opt.p = config.w_p;
-    opt.ema_ratio = config.ema_ratio;
-    qm.weights.push_back({old.name, FakeQuant(old.name + ".weight_fake_quant", QuantSpec{config.w_observer, opt})});
-  }
-  g.nodes = std::move(nodes);
-  g.validate();
-  qm.graph = std::move(g);
-  return qm;
+  return std::move(p.model);
 }
 
 }  // namespace qsweep::quant

@@ -1,24 +1,37 @@
-// The registry key → table label mapping (one table, here only).
+// Registry key → table label, read from the registries that own the labels.
 #include "results/labels.h"
 
 #include <utility>
+
+#include "quant/backend.h"
+#include "quant/observer.h"
+#include "quant/reconstruct/reconstruct.h"
 
 namespace qsweep::results {
 namespace {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
+// Table order: FP32's "none", the observers in registry order, then the reconstructions; the labels
+// are the registries' own (ObserverInfo::display_name, algorithm_label, BackendPolicy::display_name).
 const Pairs& calibrators() {
-  static const Pairs p = {{"none", "None"},       {"minmax", "MinMax"},
-                          {"ema_minmax", "EMAMinMax"}, {"ema_quantile", "EMAQuantile"},
-                          {"ema_quantile_legacy", "EMAQuantile"}, {"mse", "MSE"},
-                          {"ema_mse", "EMAMSE"},   {"adaround", "AdaRound"},
-                          {"brecq", "BRECQ"},      {"qdrop", "QDrop"}};
+  static const Pairs p = [] {
+    Pairs out = {{"none", quant::reconstruct::algorithm_label(quant::reconstruct::Algorithm::kNone)}};
+    for (const auto& o : quant::observer_registry()) out.emplace_back(o.name, o.display_name);
+    for (const auto& name : quant::reconstruct::algorithm_names()) {
+      out.emplace_back(name, quant::reconstruct::algorithm_label(quant::reconstruct::algorithm_from_name(name)));
+    }
+    return out;
+  }();
   return p;
 }
 
 const Pairs& backends() {
-  static const Pairs p = {{"academic", "Academic"}, {"tensorrt", "TensorRT"}};
+  static const Pairs p = [] {
+    Pairs out;
+    for (const auto& name : quant::backend_names()) out.emplace_back(name, quant::backend(name).display_name);
+    return out;
+  }();
   return p;
 }
 

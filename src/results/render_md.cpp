@@ -42,8 +42,19 @@ class MdRenderer final : public Renderer {
 
  private:
   void line(const std::vector<std::string>& cells) {
-    for (const auto& c : cells) out_ << "| " << c << " ";
+    for (const auto& c : cells) out_ << "| " << escaped(c) << " ";
     out_ << "|\n";
+  }
+
+  // Per-layer rule labels hold globs ("layer1.*.conv*"): Markdown would read a * as emphasis and
+  // a | as a column break (an underscore inside a word is plain text in GitHub's Markdown).
+  static std::string escaped(const std::string& cell) {
+    std::string out;
+    for (char ch : cell) {
+      if (ch == '*' || ch == '|' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    return out;
   }
 
   std::ostream& out_;

@@ -1,45 +1,66 @@
 #include "results/row_fields.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <limits>
 
 #include "results/labels.h"
 
 namespace qsweep::results {
 
+namespace {
+
+FieldValue value_of(const std::string& v) { return v; }
+FieldValue value_of(int32_t v) { return int64_t{v}; }
+FieldValue value_of(int64_t v) { return v; }
+FieldValue value_of(double v) { return v; }
+
+// JSON has no inf or NaN (nlohmann writes both as null): non-finite doubles travel as text.
+nlohmann::json json_of(double v) {
+  if (std::isfinite(v)) return v;
+  return std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf");
+}
+template <class T>
+nlohmann::json json_of(const T& v) {
+  return v;
+}
+
+void from_json_value(const nlohmann::json& j, double& out) {
+  if (!j.is_string()) {
+    out = j.get<double>();
+    return;
+  }
+  const auto text = j.get<std::string>();
+  if (text == "nan") out = std::numeric_limits<double>::quiet_NaN();
+  else if (text == "inf") out = std::numeric_limits<double>::infinity();
+  else if (text == "-inf") out = -std::numeric_limits<double>::infinity();
+  else throw ResultsError(fmt::format("row JSON: '{}' is not a number", text));
+}
+template <class T>
+void from_json_value(const nlohmann::json& j, T& out) {
+  out = j.get<T>();
+}
+
+}  // namespace
+
 std::vector<RowField> row_fields(const TaskRow& r) {
-  return {{"id", r.id},
-          {"model", r.model},
-          {"backend", r.backend},
-          {"w_calib", r.w_calib},
-          {"a_calib", r.a_calib},
-          {"wbit", int64_t{r.wbit}},
-          {"abit", int64_t{r.abit}},
-          {"status", r.status},
-          {"top1", r.top1},
-          {"top5", r.top5},
-          {"top1_count", r.top1_count},
-          {"top5_count", r.top5_count},
-          {"total", r.total},
-          {"seconds_prepare", r.seconds_prepare},
-          {"seconds_calibrate_activations", r.seconds_calibrate_activations},
-          {"seconds_calibrate_weights", r.seconds_calibrate_weights},
-          {"seconds_reconstruct", r.seconds_reconstruct},
-          {"seconds_evaluate", r.seconds_evaluate},
-          {"seconds_total", r.seconds_total},
-          {"rank", int64_t{r.rank}},
-          {"host", r.host},
-          {"device", r.device},
-          {"error", r.error},
-          {"started", r.started},
-          {"finished", r.finished},
-          {"weights_sha256", r.weights_sha256},
-          {"data_fingerprint", r.data_fingerprint},
-          {"deploy", r.deploy},
-          {"int_top1", r.int_top1},
-          {"int_top1_count", r.int_top1_count},
-          {"agree", r.agree},
-          {"seconds_deploy_check", r.seconds_deploy_check},
-          {"ranks", r.ranks}};
+  std::vector<RowField> out;
+  for_each_field(r, [&](const char* name, const auto& v) { out.push_back({name, value_of(v)}); });
+  return out;
+}
+
+nlohmann::json row_to_json(const TaskRow& r) {
+  nlohmann::json j = nlohmann::json::object();
+  for_each_field(r, [&](const char* name, const auto& v) { j[name] = json_of(v); });
+  return j;
+}
+
+TaskRow row_from_json(const nlohmann::json& j) {
+  TaskRow r;
+  for_each_field(r, [&](const char* name, auto& v) { from_json_value(j.at(name), v); });
+  return r;
 }
 
 std::vector<std::string> row_field_names() {
@@ -56,8 +77,8 @@ std::string field_text(const FieldValue& v) {
 
 std::string cell_label(const TaskRow& r) {
   if (r.wbit == 32) return fmt::format("{} {} FP32", r.model, backend_label(r.backend));
-  return fmt::format("{} {} {}/{} W{}A{}", r.model, backend_label(r.backend), calibrator_label(r.w_calib),
-                     calibrator_label(r.a_calib), r.wbit, r.abit);
+  return fmt::format("{} {} {}/{} W{}A{}{}", r.model, backend_label(r.backend), calibrator_label(r.w_calib),
+                     calibrator_label(r.a_calib), r.wbit, r.abit, r.layers.empty() ? "" : " [" + r.layers + "]");
 }
 
 }  // namespace qsweep::results

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <type_traits>
 
 #include "pipeline/task.h"
 #include "support/h5.h"
@@ -24,40 +25,29 @@ namespace {
 
 // ---- record layouts (memory side of the compound types) ----
 
-struct RowRecord {
-  const char* id;
-  const char* model;
-  const char* backend;
-  const char* w_calib;
-  const char* a_calib;
-  int32_t wbit, abit;
-  const char* status;
-  double top1, top5;
-  int64_t top1_count, top5_count, total;
-  double seconds_prepare, seconds_calibrate_activations, seconds_calibrate_weights, seconds_reconstruct,
-      seconds_evaluate, seconds_total;
-  int32_t rank;
-  const char* host;
-  const char* device;
-  const char* error;
-  const char* started;
-  const char* finished;
-  const char* weights_sha256;
-  const char* data_fingerprint;
-  const char* deploy;
-  double int_top1;
-  int64_t int_top1_count;
-  double agree, seconds_deploy_check;
-  const char* ranks;
+// A field as the file's record holds it: strings as const char* (variable-length strings in the
+// file, so h5py and pandas read them directly), numbers as they are.
+template <class T>
+struct Stored {
+  using type = T;
+};
+template <>
+struct Stored<std::string> {
+  using type = const char*;
 };
 
+// /tasks: row_columns.def.
+struct RowRecord {
+#define QSWEEP_COLUMN(T, name, init) Stored<T>::type name;
+#include "results/row_columns.def"
+#undef QSWEEP_COLUMN
+};
+
+// /plan/tasks: cell_columns.def.
 struct PlanRecord {
-  const char* id;
-  const char* model;
-  const char* backend;
-  const char* w_calib;
-  const char* a_calib;
-  int32_t wbit, abit;
+#define QSWEEP_COLUMN(T, name, init) Stored<T>::type name;
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
 };
 
 struct RunRow {
@@ -69,32 +59,21 @@ struct RunRow {
   const char* finished;
 };
 
-#define QSWEEP_STR(T, f) add_string(#f, offsetof(T, f))
-#define QSWEEP_NUM(T, type, f) add<type>(#f, offsetof(T, f))
+template <class T>
+void add_member(h5::CompoundType& c, const char* name, size_t offset) {
+  if constexpr (std::is_same_v<T, const char*>) {
+    c.add_string(name, offset);
+  } else {
+    c.add<T>(name, offset);
+  }
+}
 
 const h5::CompoundType& row_type() {
   static const h5::CompoundType t = [] {
     h5::CompoundType c(sizeof(RowRecord));
-    c.QSWEEP_STR(RowRecord, id).QSWEEP_STR(RowRecord, model).QSWEEP_STR(RowRecord, backend);
-    c.QSWEEP_STR(RowRecord, w_calib).QSWEEP_STR(RowRecord, a_calib);
-    c.QSWEEP_NUM(RowRecord, int32_t, wbit).QSWEEP_NUM(RowRecord, int32_t, abit);
-    c.QSWEEP_STR(RowRecord, status);
-    c.QSWEEP_NUM(RowRecord, double, top1).QSWEEP_NUM(RowRecord, double, top5);
-    c.QSWEEP_NUM(RowRecord, int64_t, top1_count).QSWEEP_NUM(RowRecord, int64_t, top5_count);
-    c.QSWEEP_NUM(RowRecord, int64_t, total);
-    c.QSWEEP_NUM(RowRecord, double, seconds_prepare).QSWEEP_NUM(RowRecord, double, seconds_calibrate_activations);
-    c.QSWEEP_NUM(RowRecord, double, seconds_calibrate_weights).QSWEEP_NUM(RowRecord, double, seconds_reconstruct);
-    c.QSWEEP_NUM(RowRecord, double, seconds_evaluate).QSWEEP_NUM(RowRecord, double, seconds_total);
-    c.QSWEEP_NUM(RowRecord, int32_t, rank);
-    c.QSWEEP_STR(RowRecord, host).QSWEEP_STR(RowRecord, device).QSWEEP_STR(RowRecord, error);
-    c.QSWEEP_STR(RowRecord, started).QSWEEP_STR(RowRecord, finished);
-    c.QSWEEP_STR(RowRecord, weights_sha256).QSWEEP_STR(RowRecord, data_fingerprint);
-    // Added after schema_version 1's first files; HDF5 matches members by name, so those files read
-    // with the defaults of blank_row(); append() refuses a row with a check there.
-    c.QSWEEP_STR(RowRecord, deploy).QSWEEP_NUM(RowRecord, double, int_top1);
-    c.QSWEEP_NUM(RowRecord, int64_t, int_top1_count).QSWEEP_NUM(RowRecord, double, agree);
-    c.QSWEEP_NUM(RowRecord, double, seconds_deploy_check);
-    c.QSWEEP_STR(RowRecord, ranks);  // added with task groups (same rule)
+#define QSWEEP_COLUMN(T, name, init) add_member<Stored<T>::type>(c, #name, offsetof(RowRecord, name));
+#include "results/row_columns.def"
+#undef QSWEEP_COLUMN
     return c;
   }();
   return t;
@@ -103,14 +82,15 @@ const h5::CompoundType& row_type() {
 const h5::CompoundType& plan_type() {
   static const h5::CompoundType t = [] {
     h5::CompoundType c(sizeof(PlanRecord));
-    c.QSWEEP_STR(PlanRecord, id).QSWEEP_STR(PlanRecord, model).QSWEEP_STR(PlanRecord, backend);
-    c.QSWEEP_STR(PlanRecord, w_calib).QSWEEP_STR(PlanRecord, a_calib);
-    c.QSWEEP_NUM(PlanRecord, int32_t, wbit).QSWEEP_NUM(PlanRecord, int32_t, abit);
+#define QSWEEP_COLUMN(T, name, init) add_member<Stored<T>::type>(c, #name, offsetof(PlanRecord, name));
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
     return c;
   }();
   return t;
 }
 
+#define QSWEEP_STR(T, f) add_string(#f, offsetof(T, f))
 const h5::CompoundType& run_type() {
   static const h5::CompoundType t = [] {
     h5::CompoundType c(sizeof(RunRow));
@@ -122,43 +102,65 @@ const h5::CompoundType& run_type() {
 }
 
 #undef QSWEEP_STR
-#undef QSWEEP_NUM
 
 std::string str(const char* p) { return p ? p : ""; }
 
-RowRecord to_record(const TaskRow& r) {
-  return {r.id.c_str(), r.model.c_str(), r.backend.c_str(), r.w_calib.c_str(), r.a_calib.c_str(), r.wbit, r.abit,
-          r.status.c_str(), r.top1, r.top5, r.top1_count, r.top5_count, r.total, r.seconds_prepare,
-          r.seconds_calibrate_activations, r.seconds_calibrate_weights, r.seconds_reconstruct, r.seconds_evaluate,
-          r.seconds_total, r.rank, r.host.c_str(), r.device.c_str(), r.error.c_str(), r.started.c_str(),
-          r.finished.c_str(), r.weights_sha256.c_str(), r.data_fingerprint.c_str(), r.deploy.c_str(), r.int_top1,
-          r.int_top1_count, r.agree, r.seconds_deploy_check, r.ranks.c_str()};
+const char* stored(const std::string& v) { return v.c_str(); }
+template <class T>
+T stored(T v) {
+  return v;
+}
+void load(std::string& out, const char* p) { out = str(p); }
+template <class T>
+void load(T& out, T v) {
+  out = v;
 }
 
-// What a member absent from the file reads as: TaskRow's defaults.
+RowRecord to_record(const TaskRow& r) {
+  RowRecord rec{};
+#define QSWEEP_COLUMN(T, name, init) rec.name = stored(r.name);
+#include "results/row_columns.def"
+#undef QSWEEP_COLUMN
+  return rec;
+}
+
+void null_strings(const char*& p) { p = nullptr; }
+template <class T>
+void null_strings(T&) {}
+
+// What a member absent from the file reads as: TaskRow's defaults, with null strings (read as "";
+// HDF5 frees the strings it read, and a null is what it may free).
 RowRecord blank_row() {
   static const TaskRow defaults;
-  RowRecord r{};
-  r.int_top1 = defaults.int_top1, r.agree = defaults.agree;
+  RowRecord r = to_record(defaults);
+#define QSWEEP_COLUMN(T, name, init) null_strings(r.name);
+#include "results/row_columns.def"
+#undef QSWEEP_COLUMN
   return r;
 }
 
-TaskRow from_record(const RowRecord& r) {
+TaskRow from_record(const RowRecord& rec) {
   TaskRow t;
-  t.id = str(r.id), t.model = str(r.model), t.backend = str(r.backend);
-  t.w_calib = str(r.w_calib), t.a_calib = str(r.a_calib), t.wbit = r.wbit, t.abit = r.abit;
-  t.status = str(r.status), t.top1 = r.top1, t.top5 = r.top5;
-  t.top1_count = r.top1_count, t.top5_count = r.top5_count, t.total = r.total;
-  t.seconds_prepare = r.seconds_prepare, t.seconds_calibrate_activations = r.seconds_calibrate_activations;
-  t.seconds_calibrate_weights = r.seconds_calibrate_weights, t.seconds_reconstruct = r.seconds_reconstruct;
-  t.seconds_evaluate = r.seconds_evaluate, t.seconds_total = r.seconds_total;
-  t.rank = r.rank, t.host = str(r.host), t.device = str(r.device), t.error = str(r.error);
-  t.started = str(r.started), t.finished = str(r.finished);
-  t.weights_sha256 = str(r.weights_sha256), t.data_fingerprint = str(r.data_fingerprint);
-  t.deploy = str(r.deploy), t.int_top1 = r.int_top1, t.int_top1_count = r.int_top1_count, t.agree = r.agree;
-  t.seconds_deploy_check = r.seconds_deploy_check;
-  t.ranks = str(r.ranks);
+#define QSWEEP_COLUMN(T, name, init) load(t.name, rec.name);
+#include "results/row_columns.def"
+#undef QSWEEP_COLUMN
   return t;
+}
+
+PlanRecord to_plan_record(const TaskCell& c) {
+  PlanRecord rec{};
+#define QSWEEP_COLUMN(T, name, init) rec.name = stored(c.name);
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
+  return rec;
+}
+
+TaskCell from_plan_record(const PlanRecord& rec) {
+  TaskCell c;
+#define QSWEEP_COLUMN(T, name, init) load(c.name, rec.name);
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
+  return c;
 }
 
 // Reads every record of a table in blocks, converting each with `convert` before HDF5's strings
@@ -198,10 +200,16 @@ std::string iso8601_now() {
   return buf;
 }
 
-TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, const RunInfo& info) {
+TaskRow row_of(const TaskCell& cell) {
   TaskRow r;
-  r.id = cell.id, r.model = cell.model, r.backend = cell.backend;
-  r.w_calib = cell.w_calib, r.a_calib = cell.a_calib, r.wbit = cell.wbit, r.abit = cell.abit;
+#define QSWEEP_COLUMN(T, name, init) r.name = cell.name;
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
+  return r;
+}
+
+TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, const RunInfo& info) {
+  TaskRow r = row_of(cell);
   r.status = "ok";
   r.top1 = result.accuracy.top1_percent(), r.top5 = result.accuracy.top5_percent();
   r.top1_count = result.accuracy.top1, r.top5_count = result.accuracy.top5, r.total = result.accuracy.total;
@@ -236,9 +244,7 @@ TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, 
 }
 
 TaskRow make_failed_row(const TaskCell& cell, const std::string& error, const RunInfo& info) {
-  TaskRow r;
-  r.id = cell.id, r.model = cell.model, r.backend = cell.backend;
-  r.w_calib = cell.w_calib, r.a_calib = cell.a_calib, r.wbit = cell.wbit, r.abit = cell.abit;
+  TaskRow r = row_of(cell);
   r.status = "failed";
   r.error = error;
   r.rank = info.rank, r.host = info.host, r.device = info.device;
@@ -384,8 +390,7 @@ void ResultsStore::write_plan(const std::string& sweep_name, const std::string& 
   std::vector<PlanRecord> records;
   records.reserve(planned.size());
   for (const auto& c : planned) {
-    records.push_back({c.id.c_str(), c.model.c_str(), c.backend.c_str(), c.w_calib.c_str(), c.a_calib.c_str(),
-                       c.wbit, c.abit});
+    records.push_back(to_plan_record(c));
   }
   impl_->change([&](h5::File& f) {
     f.set_attribute("sweep", sweep_name);
@@ -415,6 +420,11 @@ void ResultsStore::append(const TaskRow& row, const std::vector<pipeline::Quanti
     throw ResultsError(fmt::format("{}: task {}: this file's /tasks table predates task groups and cannot record "
                                    "the ranks {} that ran it; write to a new results file (--new-file)",
                                    impl_->path, row.id, row.ranks));
+  }
+  if (!row.layers.empty() && !impl_->file().dataset("tasks").has_member("layers")) {
+    throw ResultsError(fmt::format("{}: task {}: this file's /tasks table predates per-layer overrides and cannot "
+                                   "record the rules '{}'; write to a new results file (--new-file)",
+                                   impl_->path, row.id, row.layers));
   }
   impl_->change([&](h5::File& f) {
     // Quantizer groups first: a row in /tasks implies its groups are complete.
@@ -477,9 +487,7 @@ std::optional<TaskRow> ResultsStore::latest(const std::string& id) const {
 
 std::vector<TaskCell> ResultsStore::plan() const {
   if (!impl_->file().exists("plan/tasks")) return {};
-  return read_table<PlanRecord, TaskCell>(impl_->file().dataset("plan/tasks"), plan_type(), [](const PlanRecord& r) {
-    return TaskCell{str(r.id), str(r.model), str(r.backend), str(r.w_calib), str(r.a_calib), r.wbit, r.abit};
-  });
+  return read_table<PlanRecord, TaskCell>(impl_->file().dataset("plan/tasks"), plan_type(), from_plan_record);
 }
 
 void ResultsStore::set_dataset(const std::string& dataset) {

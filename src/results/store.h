@@ -43,14 +43,11 @@ namespace qsweep::results {
 
 inline constexpr int kSchemaVersion = 1;
 
-// One table cell of a sweep: what the task computes, and its stable id.
+// One table cell of a sweep: what the task computes, and its stable id (cell_fields.def).
 struct TaskCell {
-  std::string id;
-  std::string model;     // zoo name: resnet18, mobilenetv2_1.0, ...
-  std::string backend;   // registry key: academic, tensorrt
-  std::string w_calib;   // registry key: minmax, mse, adaround, ... ("none" for FP32)
-  std::string a_calib;   // registry key: ema_minmax, ema_mse, ... ("none" for FP32)
-  int wbit = 32, abit = 32;
+#define QSWEEP_COLUMN(type, name, init) type name = init;
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
 };
 
 // Where and when a task ran, and what it ran on (provenance per task).
@@ -62,36 +59,34 @@ struct RunInfo {
   std::string ranks;  // a task group's world ranks, "2,3,4" (its first leads); "" = `rank` alone
 };
 
-// One row of /tasks: plain fields, the same names as the HDF5 columns.
+// One row of /tasks (row_columns.def: the cell's fields, row_fields.def's, then cell fields added
+// later), the same names as the HDF5 columns.
 struct TaskRow {
-  std::string id, model, backend, w_calib, a_calib;
-  int32_t wbit = 32, abit = 32;
-  std::string status;  // "ok" | "failed"
-  double top1 = 0, top5 = 0;  // percent
-  int64_t top1_count = 0, top5_count = 0, total = 0;
-  // Seconds per phase; `seconds_total` is their sum unless the pipeline reported a total.
-  double seconds_prepare = 0, seconds_calibrate_activations = 0, seconds_calibrate_weights = 0,
-         seconds_reconstruct = 0, seconds_evaluate = 0, seconds_total = 0;
-  int32_t rank = 0;
-  std::string host, device, error, started, finished;
-  std::string weights_sha256, data_fingerprint;
-  // The deployment check (pipeline/deploy_check.h) when the cell asked for it: `deploy` names the
-  // engine that ran it ("onednn") or says "refused: <why>"; "" when the cell was not checked (and
-  // in files written before the check existed: their rows read with these defaults, and a row
-  // with a check is refused there rather than stored without its figures).
-  std::string deploy;
-  double int_top1 = std::numeric_limits<double>::quiet_NaN();  // percent, in integer arithmetic
-  int64_t int_top1_count = 0;
-  double agree = std::numeric_limits<double>::quiet_NaN();  // fraction of images with the simulated top-1 class
-  double seconds_deploy_check = 0;
-  // The MPI ranks that ran the task: "3", or a task group's "2,3,4" (rank is the first). Files
-  // written before groups read "" (one rank, `rank`); a group's row is refused there.
-  std::string ranks;
+#define QSWEEP_COLUMN(type, name, init) type name = init;
+#include "results/row_columns.def"
+#undef QSWEEP_COLUMN
 
   bool ok() const { return status == "ok"; }
-  TaskCell cell() const { return {id, model, backend, w_calib, a_calib, wbit, abit}; }
+  TaskCell cell() const {
+    TaskCell c;
+#define QSWEEP_COLUMN(type, name, init) c.name = name;
+#include "results/cell_columns.def"
+#undef QSWEEP_COLUMN
+    return c;
+  }
 };
 
+// Calls fn(name, member) for every field of `row` (TaskRow or const TaskRow), in column order:
+// the one walk every encoder (HDF5, JSON, export) is written over.
+template <class Row, class Fn>
+void for_each_field(Row& row, Fn&& fn) {
+#define QSWEEP_COLUMN(type, name, init) fn(#name, row.name);
+#include "results/row_columns.def"
+#undef QSWEEP_COLUMN
+}
+
+// A row of `cell` with every other field at its default.
+TaskRow row_of(const TaskCell& cell);
 // The row of a task that finished: accuracy, phase times and the run's provenance.
 TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, const RunInfo& info);
 // The row of a task that threw: status "failed" and the error text.

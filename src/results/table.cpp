@@ -12,21 +12,22 @@
 namespace qsweep::results {
 namespace {
 
-using RowKey = std::tuple<std::string, std::string, int, int>;  // w_calib, a_calib, wbit, abit
+// w_calib, a_calib, wbit, abit, layers (the per-layer overrides' label; "" for the seed's rows)
+using RowKey = std::tuple<std::string, std::string, int, int, std::string>;
 
 // The seed's row order (table A), then the advanced-PTQ rows (table C).
 const std::vector<RowKey>& known_rows() {
   static const std::vector<RowKey> k = [] {
-    std::vector<RowKey> v = {{"none", "none", 32, 32}};
+    std::vector<RowKey> v = {{"none", "none", 32, 32, ""}};
     for (int wbit : {8, 4}) {
-      v.emplace_back("minmax", "ema_minmax", wbit, 8);
-      v.emplace_back("minmax", "ema_quantile", wbit, 8);
-      v.emplace_back("minmax", "ema_quantile_legacy", wbit, 8);
-      v.emplace_back("mse", "ema_mse", wbit, 8);
+      v.emplace_back("minmax", "ema_minmax", wbit, 8, "");
+      v.emplace_back("minmax", "ema_quantile", wbit, 8, "");
+      v.emplace_back("minmax", "ema_quantile_legacy", wbit, 8, "");
+      v.emplace_back("mse", "ema_mse", wbit, 8, "");
     }
-    v.emplace_back("adaround", "ema_mse", 4, 8);
+    v.emplace_back("adaround", "ema_mse", 4, 8, "");
     for (auto [wbit, abit] : {std::pair{4, 4}, std::pair{2, 4}, std::pair{3, 3}}) {
-      for (const char* algo : {"adaround", "brecq", "qdrop"}) v.emplace_back(algo, "ema_mse", wbit, abit);
+      for (const char* algo : {"adaround", "brecq", "qdrop"}) v.emplace_back(algo, "ema_mse", wbit, abit, "");
     }
     return v;
   }();
@@ -61,13 +62,13 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
   for (const auto& c : cells) {
     add_unique(models, c.model);
     add_unique(backends, c.backend);
-    add_unique(row_keys, {c.backend, RowKey{c.w_calib, c.a_calib, c.wbit, c.abit}});
+    add_unique(row_keys, {c.backend, RowKey{c.w_calib, c.a_calib, c.wbit, c.abit, c.layers}});
   }
 
   // The newest ok result per (backend, row, model).
   std::map<std::tuple<std::string, RowKey, std::string>, const TaskRow*> value;
   for (const auto& r : rows) {
-    if (r.ok()) value[{r.backend, RowKey{r.w_calib, r.a_calib, r.wbit, r.abit}, r.model}] = &r;
+    if (r.ok()) value[{r.backend, RowKey{r.w_calib, r.a_calib, r.wbit, r.abit, r.layers}, r.model}] = &r;
   }
 
   ResultsTable t;
@@ -102,8 +103,10 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
     });
     std::vector<TableRow> table;
     for (const auto& k : keys) {
-      const auto& [w, a, wbit, abit] = k;
-      TableRow row{calibrator_label(w), calibrator_label(a), backend_label(backend), wbit, abit, {}};
+      const auto& [w, a, wbit, abit, layers] = k;
+      // A row with per-layer overrides names them after its weight calibrator.
+      const std::string w_label = layers.empty() ? calibrator_label(w) : calibrator_label(w) + " [" + layers + "]";
+      TableRow row{w_label, calibrator_label(a), backend_label(backend), wbit, abit, {}};
       for (const auto& model : models) {
         TableCell cell;
         if (auto it = value.find({backend, k, model}); it != value.end()) {
@@ -115,7 +118,8 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
             cell.int_gap = r.int_top1 - r.top1;
           }
         }
-        if (anchors) cell.anchor = anchors->find({backend, w, a, wbit, abit}, model);
+        // Published numbers exist only for the seed's rows, which override no layer.
+        if (anchors && layers.empty()) cell.anchor = anchors->find({backend, w, a, wbit, abit}, model);
         if (cell.top1 && cell.anchor) cell.delta = anchor_delta(*cell.top1, *cell.anchor);
         row.cells.push_back(cell);
       }

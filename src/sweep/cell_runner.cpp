@@ -2,11 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <set>
+#include <sstream>
+
 #include "data/shard/shard.h"
 #include "models/checkpoint/checkpoint.h"
 #include "models/weights.h"
 #include "models/zoo.h"
 #include "pipeline/calibrators.h"
+#include "quant/placement.h"
 
 namespace qsweep::sweep {
 
@@ -23,16 +28,46 @@ pipeline::TaskSpec task_spec_of(const Cell& c, const std::string& model_key, uin
   t.calib.a_p = c.options.a_p;
   t.calib.ema_ratio = c.options.ema_ratio;
   t.calib.symmetric_range = c.options.symmetric_range;
+  t.calib.layers = c.layers;
   t.deploy_check = !c.fp32() && c.options.deploy_check == "int8";
-  if (const auto r = pipeline::reconstruction_of(c.w_calib)) {
-    t.reconstruction.algorithm = r->algorithm;
-    t.reconstruction.iterations = c.options.iterations;
-    t.reconstruction.round_weight = c.options.round_weight;
-    t.reconstruction.warm_up = c.options.warm_up;
-    t.reconstruction.prob = c.options.drop_prob;
-    t.reconstruction.seed = seed;
-  }
+  // The algorithm itself comes from w_calib in run_task (pipeline::resolve_calibrators, the one
+  // place a reconstruction calibrator is resolved); these settings are read only when it is one.
+  t.reconstruction.iterations = c.options.iterations;
+  t.reconstruction.round_weight = c.options.round_weight;
+  t.reconstruction.warm_up = c.options.warm_up;
+  t.reconstruction.prob = c.options.drop_prob;
+  t.reconstruction.seed = seed;
   return t;
+}
+
+std::vector<std::string> resolve_layer_rules(const SweepSpec& spec, const std::vector<Cell>& cells) {
+  std::vector<std::string> out;
+  std::map<std::string, graph::Graph> graphs;
+  std::set<std::string> done;
+  for (const auto& c : cells) {
+    if (c.layers.empty()) continue;
+    const auto t = pipeline::resolve_calibrators(task_spec_of(c, c.model, spec.seed));
+    const std::string what = fmt::format("{} {} W{}A{}", c.model, c.backend, c.wbit, c.abit);
+    if (!done.insert(what + quant::rules_to_json(c.layers) + t.calib.w_observer + t.calib.a_observer).second) continue;
+    auto g = graphs.find(c.model);
+    if (g == graphs.end()) {
+      const auto& m = spec.model(c.model);
+      g = graphs.emplace(c.model, models::build_model(m.arch, m.options)).first;
+    }
+    std::ostringstream log;
+    try {
+      quant::Placement p(g->second, quant::backend(c.backend), t.calib);
+      p.log = &log;
+      for (const auto& pass : p.policy.passes) quant::run_placement_pass(pass, p);
+    } catch (const quant::QuantError& e) {
+      throw SweepError(fmt::format("{} (cell {} {}/{})", e.what(), what, c.w_calib, c.a_calib));
+    }
+    std::istringstream lines(log.str());
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("layer-overrides", 0) == 0) out.push_back(what + ": " + line);
+    }
+  }
+  return out;
 }
 
 namespace {

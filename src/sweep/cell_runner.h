@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 #include "pipeline/shard_task_data.h"
@@ -22,6 +23,13 @@ namespace qsweep::sweep {
 // The pipeline's view of a cell (backend, calibrators, bits, options); `seed` is the sweep's,
 // which drives reconstruction (batch draws, drop masks).
 pipeline::TaskSpec task_spec_of(const Cell& cell, const std::string& model_key, uint64_t seed);
+
+// What each cell's per-layer rules do (`layers:`), checked on the cells' model graphs (builders
+// only: no checkpoint or shard is read): one line per rule and distinct (model, backend, bits,
+// rules), "resnet18 academic W4A8: layer-overrides: '@first: w8 a8' on 1 node(s): conv1". A rule
+// that matches no node of a model, or two readers of one value that disagree, throws SweepError
+// naming the rule's file:line and the cell.
+std::vector<std::string> resolve_layer_rules(const SweepSpec& spec, const std::vector<Cell>& cells);
 
 class CellRunner {
  public:

@@ -6,12 +6,29 @@
 
 #include <algorithm>
 #include <set>
+#include <type_traits>
 
 #include "pipeline/calibrators.h"
 #include "sweep/schedule.h"
 #include "support/sha256.h"
 
 namespace qsweep::sweep {
+
+namespace {
+
+// Where an option enters the resolved configuration (task_options.def's `id` column).
+void add_options(nlohmann::json& j, const Cell& c, bool, const char* key, const nlohmann::json& v, bool) {
+  if (!c.fp32()) j["options"][key] = v;
+}
+void add_reconstruction(nlohmann::json& j, const Cell&, bool recon, const char* key, const nlohmann::json& v, bool) {
+  if (recon) j["reconstruction"][key] = v;
+}
+void add_if_set(nlohmann::json& j, const Cell& c, bool, const char* key, const nlohmann::json& v, bool changed) {
+  if (!c.fp32() && changed) j[key] = v;
+}
+void add_none(nlohmann::json&, const Cell&, bool, const char*, const nlohmann::json&, bool) {}
+
+}  // namespace
 
 std::string resolved_config_json(const SweepSpec& s, const Cell& c, const PlanInputs& in) {
   const auto& m = s.model(c.model);
@@ -33,20 +50,20 @@ std::string resolved_config_json(const SweepSpec& s, const Cell& c, const PlanIn
   j["a_calib"] = c.a_calib;
   j["wbit"] = c.wbit;
   j["abit"] = c.abit;
-  if (!c.fp32()) {
-    j["options"] = {{"w_p", c.options.w_p},
-                    {"a_p", c.options.a_p},
-                    {"ema_ratio", c.options.ema_ratio},
-                    {"symmetric_range", c.options.symmetric_range}};
-  }
-  // Only when asked for, so the ids of cells without the check stay those of earlier files.
-  if (!c.fp32() && c.options.deploy_check != "none") j["deploy_check"] = c.options.deploy_check;
-  if (pipeline::reconstruction_of(c.w_calib)) {
-    j["reconstruction"] = {{"iterations", c.options.iterations},
-                           {"round_weight", c.options.round_weight ? *c.options.round_weight : -1.0},
-                           {"warm_up", c.options.warm_up},
-                           {"drop_prob", c.options.drop_prob ? *c.options.drop_prob : -1.0}};
-  }
+  // task_options.def says where each option enters the id; the keys and values are those of
+  // earlier files, so their ids stay the same (nlohmann::json orders keys).
+  const bool recon = pipeline::reconstruction_of(c.w_calib).has_value();
+  const auto id_value = [](const auto& v) -> nlohmann::json {
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::optional<double>>) return v ? *v : -1.0;
+    else if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::optional<int>>) return v ? *v : -1;
+    else return v;
+  };
+  const TaskOptions defaults;
+#define QSWEEP_TASK_OPTION(type, name, init, id, valid, problem) add_##id(j, c, recon, #name, id_value(c.options.name), c.options.name != defaults.name);
+#include "sweep/task_options.def"
+#undef QSWEEP_TASK_OPTION
+  // Per-layer overrides only when present, so the ids of cells without them stay those of earlier files.
+  if (!c.layers.empty()) j["layers"] = nlohmann::json::parse(quant::rules_to_json(c.layers));
   return j.dump();  // nlohmann::json orders keys, so the text is canonical
 }
 
@@ -59,15 +76,12 @@ std::string task_id(const SweepSpec& s, const Cell& c, const PlanInputs& in) {
 }
 
 double estimated_cost(const SweepSpec& s, const Cell& c, int64_t eval_images) {
-  // GFLOPs at 224² (×width²), relative work in image forwards. Rough on purpose: the scheduler
-  // needs the ratio of a reconstruction task to a naive one right, not seconds.
-  static const std::map<std::string, double> gflops = {{"resnet18", 1.8},    {"resnet50", 4.1},
-                                                       {"mobilenetv2_1.0", 0.3}, {"regnetx600m", 0.6},
-                                                       {"regnetx800m", 0.8}};
+  // The model registry's GFLOPs at 224² (×width²), relative work in image forwards. Rough on
+  // purpose: the scheduler needs the ratio of a reconstruction task to a naive one right, not seconds.
   constexpr double kReference = 50000;  // ImageNet's validation split
   const auto& m = s.model(c.model);
-  const auto it = gflops.find(m.arch);
-  const double flops = (it == gflops.end() ? 1.0 : it->second) * m.options.width * m.options.width;
+  const auto* info = models::find_model(m.arch);
+  const double flops = (info ? info->gflops : 1.0) * m.options.width * m.options.width;
   double images = eval_images > 0 ? static_cast<double>(eval_images) : kReference;  // evaluation
   if (!c.fp32()) {
     const double calibration = static_cast<double>(s.data.calibration_batches) * s.data.batch_size;

@@ -28,9 +28,35 @@ std::string expand_until_unset(const std::string& value, const std::string& wher
 namespace {
 
 const std::vector<std::string> kCellKeys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit"};
-const std::vector<std::string> kOptionKeys = {"w_p",          "a_p",     "ema_ratio", "symmetric_range", "iterations",
-                                              "round_weight", "warm_up", "drop_prob", "deploy_check",
-                                              "group_size"};
+const std::vector<std::string> kOptionKeys = {
+#define QSWEEP_TASK_OPTION(type, name, init, id, valid, problem) #name,
+#include "sweep/task_options.def"
+#undef QSWEEP_TASK_OPTION
+};
+const std::vector<std::string> kRuleSelectors = {"match", "regex"};
+const std::vector<std::string> kRuleSettings = {"wbit",        "abit",          "w_observer", "a_observer",
+                                                "w_symmetric", "w_per_channel", "a_symmetric", "float"};
+
+// An option's value in an error message: strings quoted, as the file would write them.
+std::string shown(const std::string& v) { return "'" + v + "'"; }
+template <class T>
+std::string shown(const T& v) {
+  return fmt::format("{}", v);
+}
+template <class T>
+std::string shown(const std::optional<T>& v) {
+  return v ? shown(*v) : "unset";
+}
+
+// `valid` of task_options.def on a value (an unset optional is valid).
+template <class T, class Valid>
+bool option_valid(const T& v, Valid valid) {
+  return valid(v);
+}
+template <class T, class Valid>
+bool option_valid(const std::optional<T>& v, Valid valid) {
+  return !v || valid(*v);
+}
 
 using RawCell = std::vector<std::pair<std::string, YAML::Node>>;
 
@@ -95,46 +121,94 @@ class Parser {
     return v;
   }
 
-  int group_size(const YAML::Node& v) const {
-    if (v.IsScalar() && v.Scalar() == "auto") return 0;
-    const int n = scalar<int>(v, "group_size", "auto or a number of ranks");
-    if (n < 1) fail(v, fmt::format("group_size: {} must be auto or a number of ranks >= 1", n));
-    return n;
+  // One option value of each type task_options.def uses.
+  void read(const YAML::Node& n, const std::string& key, double& out) const { out = number(n, key); }
+  void read(const YAML::Node& n, const std::string& key, bool& out) const { out = boolean(n, key); }
+  void read(const YAML::Node& n, const std::string& key, int64_t& out) const {
+    out = scalar<int64_t>(n, key, "an integer");
+  }
+  void read(const YAML::Node& n, const std::string& key, std::string& out) const { out = str(n, key); }
+  void read(const YAML::Node& n, const std::string& key, std::optional<double>& out) const { out = number(n, key); }
+  // A count that may be "auto" (0); an explicit count is at least 1.
+  void read(const YAML::Node& n, const std::string& key, std::optional<int>& out) const {
+    if (n.IsScalar() && n.Scalar() == "auto") {
+      out = 0;
+      return;
+    }
+    const int v = scalar<int>(n, key, "auto or a number");
+    if (v < 1) fail(n, fmt::format("{}: {} must be auto or a number >= 1", key, v));
+    out = v;
   }
 
-  void apply_option(TaskOptions& o, const std::string& key, const YAML::Node& v) const {
-    if (key == "w_p" || key == "a_p") {
-      const double p = number(v, key);
-      // The p ≠ 2 search's pow (quant/observers/pow_nonneg.h) is tested for 1 ≤ p ≤ 8.
-      if (!(p >= 1 && p <= 8)) fail(v, fmt::format("{}: {} not in [1, 8]", key, p));
-      (key == "w_p" ? o.w_p : o.a_p) = p;
-    } else if (key == "ema_ratio") {
-      o.ema_ratio = number(v, key);
-      if (!(o.ema_ratio >= 0 && o.ema_ratio < 1)) fail(v, fmt::format("ema_ratio: {} not in [0, 1)", o.ema_ratio));
-    } else if (key == "symmetric_range") {
-      o.symmetric_range = boolean(v, key);
-    } else if (key == "iterations") {
-      o.iterations = positive(v, key);
-    } else if (key == "round_weight") {
-      o.round_weight = number(v, key);
-      if (!(*o.round_weight >= 0 && std::isfinite(*o.round_weight))) {
-        fail(v, fmt::format("round_weight: {} must be finite and >= 0", *o.round_weight));
-      }
-    } else if (key == "warm_up") {
-      o.warm_up = number(v, key);
-      if (!(o.warm_up >= 0 && o.warm_up < 1)) fail(v, fmt::format("warm_up: {} not in [0, 1)", o.warm_up));
-    } else if (key == "drop_prob") {
-      o.drop_prob = number(v, key);
-      if (!(*o.drop_prob > 0 && *o.drop_prob <= 1)) fail(v, fmt::format("drop_prob: {} not in (0, 1]", *o.drop_prob));
-    } else if (key == "group_size") {
-      o.group_size = group_size(v);
-    } else if (key == "deploy_check") {
-      o.deploy_check = str(v, key);
-      if (o.deploy_check != "int8" && o.deploy_check != "none") {
-        fail(v, fmt::format("deploy_check: '{}' is not one of int8, none", o.deploy_check));
-      }
-    }
+  void apply_option(TaskOptions& o, const std::string& key, const YAML::Node& node) const {
+#define QSWEEP_TASK_OPTION(type, name, init, id, valid, problem)                                         \
+  if (key == #name) {                                                                                  \
+    read(node, key, o.name);                                                                           \
+    if (!option_valid(o.name, [](const auto& v) { return valid; })) {                                  \
+      fail(node, fmt::format("{}: {} {}", key, shown(o.name), problem));                               \
+    }                                                                                                  \
+    return;                                                                                            \
   }
+#include "sweep/task_options.def"
+#undef QSWEEP_TASK_OPTION
+  }
+  // One `layers:` entry: {match: GLOB | regex: RE, wbit, abit, w_observer, a_observer, w_symmetric,
+  // w_per_channel, a_symmetric, float: true}.
+  quant::LayerRule layer_rule(const YAML::Node& n) const {
+    expect_map(n, "layers entry");
+    std::vector<std::string> allowed = kRuleSelectors;
+    allowed.insert(allowed.end(), kRuleSettings.begin(), kRuleSettings.end());
+    check_keys(n, allowed, "a layers entry");
+    quant::LayerRule r;
+    r.origin = where(n);
+    if (static_cast<bool>(n["match"]) == static_cast<bool>(n["regex"])) {
+      fail(n, "layers entry: give exactly one of 'match' (a glob on node names, or @first / @last) and 'regex'");
+    }
+    r.regex = static_cast<bool>(n["regex"]);
+    r.pattern = str(r.regex ? n["regex"] : n["match"], r.regex ? "regex" : "match");
+    try {
+      quant::validate_pattern(r);
+    } catch (const quant::QuantError& e) {
+      fail(r.regex ? n["regex"] : n["match"], std::string(e.what()).substr(r.origin.size() + 2));
+    }
+    for (const char* key : {"wbit", "abit"}) {
+      if (!n[key]) continue;
+      const int b = integer(n[key], key);
+      if (b < quant::kMinBits || b > quant::kMaxBits) fail(n[key], fmt::format("{}: {} not in [2, 8]", key, b));
+      (std::string(key) == "wbit" ? r.wbit : r.abit) = b;
+    }
+    for (const char* key : {"w_observer", "a_observer"}) {
+      if (!n[key]) continue;
+      const std::string name = str(n[key], key);
+      try {
+        const auto& info = quant::observer_info(name);
+        if (std::string(key) == "w_observer" && info.per_tensor_only && !(n["w_per_channel"] && !boolean(n["w_per_channel"], "w_per_channel"))) {
+          fail(n[key], fmt::format("w_observer: '{}' is per-tensor only; weights are quantized per channel (add "
+                                   "w_per_channel: false)", name));
+        }
+      } catch (const quant::QuantError& e) {
+        fail(n[key], fmt::format("{}: {} (a layer takes an observer; reconstruction is chosen per cell)", key, e.what()));
+      }
+      (std::string(key) == "w_observer" ? r.w_observer : r.a_observer) = name;
+    }
+    if (n["w_symmetric"]) r.w_symmetric = boolean(n["w_symmetric"], "w_symmetric");
+    if (n["w_per_channel"]) r.w_per_channel = boolean(n["w_per_channel"], "w_per_channel");
+    if (n["a_symmetric"]) r.a_symmetric = boolean(n["a_symmetric"], "a_symmetric");
+    if (n["float"]) {
+      if (!boolean(n["float"], "float")) fail(n["float"], "float: false has no effect; leave the key out");
+      r.keep_float = true;
+      if (n.size() > 2) fail(n, "layers entry: float: true keeps the layer unquantized; it takes no other setting");
+    }
+    if (n.size() < 2) fail(n, "layers entry: names no setting (" + join(kRuleSettings) + ")");
+    return r;
+  }
+  std::vector<quant::LayerRule> layer_rules(const YAML::Node& n, std::vector<quant::LayerRule> base) const {
+    if (!n) return base;
+    if (!n.IsSequence() || n.size() == 0) fail(n, "layers: expected a non-empty list of {match: ..., <settings>}");
+    for (const auto& entry : n) base.push_back(layer_rule(entry));
+    return base;
+  }
+
   TaskOptions options(const YAML::Node& n, TaskOptions base) const {
     if (!n) return base;
     expect_map(n, "options");
@@ -306,7 +380,7 @@ class Parser {
   }
 
   Cell resolve(const RawCell& raw, const YAML::Node& origin, const TaskOptions& defaults,
-               const std::vector<ModelEntry>& models) const {
+               const std::vector<quant::LayerRule>& rules, const std::vector<ModelEntry>& models) const {
     Cell c;
     c.options = defaults;
     std::set<std::string> seen;
@@ -366,16 +440,19 @@ class Parser {
                                "wbit 32 and abit 32 together",
                                c.w_calib, c.a_calib, c.wbit, c.abit));
     }
+    if (!c.fp32()) c.layers = rules;  // an FP32 cell has no quantizer to override
     return c;
   }
 
-  std::vector<Cell> grid(const YAML::Node& n, const TaskOptions& defaults, const std::vector<ModelEntry>& models) const {
+  std::vector<Cell> grid(const YAML::Node& n, const TaskOptions& defaults, const std::vector<quant::LayerRule>& rules,
+                         const std::vector<ModelEntry>& models) const {
     if (!n.IsSequence() || n.size() == 0) fail(n, "grid: expected a non-empty list of blocks (product/include/exclude)");
     std::vector<Cell> out;
     for (const auto& block : n) {
       expect_map(block, "grid block");
-      check_keys(block, {"product", "include", "exclude", "options"}, "grid block");
+      check_keys(block, {"product", "include", "exclude", "options", "layers"}, "grid block");
       const TaskOptions opts = options(block["options"], defaults);
+      const auto block_rules = layer_rules(block["layers"], rules);
       std::vector<RawCell> raw = block["product"] ? product(block["product"]) : std::vector<RawCell>{};
       if (const auto ex = block["exclude"]) {
         if (!ex.IsSequence()) fail(ex, "exclude: expected a list of mappings");
@@ -392,11 +469,11 @@ class Parser {
           }
         }
       }
-      for (const auto& r : raw) out.push_back(resolve(r, block["product"], opts, models));
+      for (const auto& r : raw) out.push_back(resolve(r, block["product"], opts, block_rules, models));
       if (const auto inc = block["include"]) {
         if (!inc.IsSequence()) fail(inc, "include: expected a list of mappings");
         for (const auto& entry : inc) {
-          for (const auto& r : product(entry)) out.push_back(resolve(r, entry, opts, models));
+          for (const auto& r : product(entry)) out.push_back(resolve(r, entry, opts, block_rules, models));
         }
       }
       if (!block["product"] && !block["include"]) fail(block, "grid block: needs 'product' or 'include'");
@@ -462,7 +539,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
   check_single_document(text, path);
   check_unique_keys(root, path);
   if (!root.IsMap()) throw SweepError(fmt::format("{}: a sweep file is a YAML mapping (sweep, data, models, grid)", path));
-  p.check_keys(root, {"sweep", "seed", "data", "models", "options", "grid"}, "the sweep file");
+  p.check_keys(root, {"sweep", "seed", "data", "models", "options", "layers", "grid"}, "the sweep file");
   for (const char* required : {"sweep", "data", "models", "grid"}) {
     if (!root[required]) throw SweepError(fmt::format("{}: missing top-level key '{}'", path, required));
   }
@@ -475,7 +552,7 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
   s.data = p.data(root["data"]);
   s.models = p.models(root["models"]);
   const TaskOptions defaults = p.options(root["options"], TaskOptions{});
-  s.cells = p.grid(root["grid"], defaults, s.models);
+  s.cells = p.grid(root["grid"], defaults, p.layer_rules(root["layers"], {}), s.models);
   s.inputs = p.inputs;
   return s;
 }

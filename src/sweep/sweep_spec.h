@@ -9,7 +9,8 @@
 //   data: {eval: ${QSWEEP_DATA}/val.h5, calibration: ..., calibration_batches: 16, batch_size: 64,
 //          eval_batch_size: 100}
 //   models: {resnet18: {arch: resnet18, weights: path.pth, options: {num_classes: 10, ...}}}
-//   options: {a_p: 2.0, ...}         # defaults of per-task options
+//   options: {a_p: 2.0, ...}         # defaults of per-task options (task_options.def)
+//   layers: [{match: "@first", wbit: 8, abit: 8}]   # per-layer overrides (also per grid block)
 //   grid:                            # a list of blocks, concatenated
 //     - product: {model: [..], zip: [{w_calib: .., a_calib: ..}, ..], wbit: [8, 4], abit: 8}
 //       exclude: [{w_calib: mse, wbit: 8}]
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "models/zoo.h"
+#include "quant/layer_rule.h"
 #include "support/error.h"
 
 namespace qsweep::sweep {
@@ -33,25 +35,22 @@ class SweepError : public Error {
   using Error::Error;
 };
 
+// The options of one task (task_options.def: defaults, ranges, what enters the task id).
 struct TaskOptions {
-  double w_p = 2.0;             // Lp of MSE weight observers
-  double a_p = 2.0;             // Lp of MSE activation observers
-  double ema_ratio = 0.9;
-  bool symmetric_range = true;  // TensorRT [−127, 127] (false: the published [−128, 127])
-  // Reconstruction (w_calib adaround | brecq | qdrop; SPEC §5.4). Unset values take the
-  // published defaults: λ 0.01 (0.1 for MobileNetV2), keep probability 0.5 for QDrop.
-  int64_t iterations = 20000;
-  std::optional<double> round_weight;
-  double warm_up = 0.2;
-  std::optional<double> drop_prob;
-  // "int8": also run the cell in integer arithmetic (pipeline/deploy_check.h); "none" by default.
-  std::string deploy_check = "none";
-  // How many ranks run the cell together (docs/groups.md): 0 = auto (the cost model decides),
-  // N ≥ 1 = N ranks; unset = `qsweep run --group-size` (1 by default). Not part of the task id:
-  // a group computes the same numbers as one rank.
-  std::optional<int> group_size;
+#define QSWEEP_TASK_OPTION(type, name, init, id, valid, problem) type name = init;
+#include "sweep/task_options.def"
+#undef QSWEEP_TASK_OPTION
 };
 
+// Calls fn(name, member) for every option, in task_options.def order.
+template <class Options, class Fn>
+void for_each_option(Options& o, Fn&& fn) {
+#define QSWEEP_TASK_OPTION(type, name, init, id, valid, problem) fn(#name, o.name);
+#include "sweep/task_options.def"
+#undef QSWEEP_TASK_OPTION
+}
+
+// The task record: one cell of the grid, everything that decides what it computes.
 struct Cell {
   std::string model;    // key into SweepSpec::models
   std::string backend;  // registry key
@@ -59,6 +58,9 @@ struct Cell {
   std::string a_calib;
   int wbit = 8, abit = 8;  // 32/32 for FP32
   TaskOptions options;
+  // Per-layer overrides (`layers:` of the file and of the cell's grid block, in that order); part
+  // of the task id when present. Empty for FP32 cells.
+  std::vector<quant::LayerRule> layers;
   bool fp32() const { return wbit == 32; }
 };
 

@@ -8,10 +8,10 @@
 namespace qsweep::sweep {
 namespace {
 
-// Stops compiling when a field is added to Cell or TaskOptions: serialise the new field in
-// sweep/cell_json.cpp, set it in NonDefault() and compare it in ExpectSame(), then add its name here.
+// Stops compiling when a field is added to Cell or TaskOptions (task_options.def, from which the
+// wire format is generated): set it in NonDefault() and compare it in ExpectSame(), then add its name here.
 [[maybe_unused]] void FieldCountGuard(Cell& c) {
-  [[maybe_unused]] auto& [model, backend, w_calib, a_calib, wbit, abit, options] = c;
+  [[maybe_unused]] auto& [model, backend, w_calib, a_calib, wbit, abit, options, layers] = c;
   [[maybe_unused]] auto& [w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob,
                           deploy_check, group_size] = c.options;
 }
@@ -34,6 +34,9 @@ Cell NonDefault() {  // every field differs from its default
   c.options.drop_prob = 0.25;
   c.options.deploy_check = "int8";
   c.options.group_size = 3;
+  quant::LayerRule r;
+  r.pattern = "layer1.*", r.wbit = 8, r.a_observer = "mse", r.origin = "s.yaml:9:7";
+  c.layers = {r};
   return c;
 }
 
@@ -54,6 +57,9 @@ void ExpectSame(const Cell& a, const Cell& b) {
   EXPECT_EQ(a.options.warm_up, b.options.warm_up);
   EXPECT_EQ(a.options.drop_prob, b.options.drop_prob);
   EXPECT_EQ(a.options.group_size, b.options.group_size);
+  EXPECT_EQ(quant::rules_to_json(a.layers), quant::rules_to_json(b.layers));
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  for (size_t i = 0; i < a.layers.size(); ++i) EXPECT_EQ(a.layers[i].origin, b.layers[i].origin);
 }
 
 TEST(CellJson, EveryFieldSurvivesTheRoundTrip) {

@@ -11,8 +11,7 @@ const BackendPolicy& academic_backend() {
     BackendPolicy p;
     p.name = "academic";
     p.display_name = "Academic";
-    p.fold_batch_norm = false;
-    p.first_last_8bit = true;
+    p.passes = {"assign-defaults", "first-last-8bit", "layer-overrides", "insert-quantizers"};
     p.quantized_consumers = {graph::Op::kConv2d, graph::Op::kLinear};
     p.weight = QScheme{8, /*symmetric=*/false, /*per_channel=*/true, /*ch_axis=*/0};
     p.activation = QScheme{8, false, false};

@@ -12,8 +12,7 @@ const BackendPolicy& tensorrt_backend() {
     BackendPolicy p;
     p.name = "tensorrt";
     p.display_name = "TensorRT";
-    p.fold_batch_norm = true;
-    p.first_last_8bit = false;
+    p.passes = {"fold-bn", "assign-defaults", "layer-overrides", "insert-quantizers"};
     p.quantized_consumers = {graph::Op::kConv2d,    graph::Op::kLinear,           graph::Op::kMaxPool2d,
                              graph::Op::kAdaptiveAvgPool2d, graph::Op::kBatchNorm2d, graph::Op::kAdd};
     p.weight = QScheme{8, /*symmetric=*/true, /*per_channel=*/true, /*ch_axis=*/0};

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "graph/executor.h"
+#include "models/zoo.h"
 #include "quant/fake_quant.h"
 #include "quant/reconstruct/adam.h"
 #include "quant/reconstruct/adaround.h"
@@ -87,6 +88,16 @@ const char* algorithm_name(Algorithm a) {
   return "?";
 }
 
+const char* algorithm_label(Algorithm a) {
+  switch (a) {
+    case Algorithm::kNone: return "None";
+    case Algorithm::kAdaRound: return "AdaRound";
+    case Algorithm::kBrecq: return "BRECQ";
+    case Algorithm::kQDrop: return "QDrop";
+  }
+  return "?";
+}
+
 std::vector<std::string> algorithm_names() { return {"adaround", "brecq", "qdrop"}; }
 
 Algorithm algorithm_from_name(const std::string& name) {
@@ -121,7 +132,8 @@ void ReconstructionConfig::validate() const {
 }
 
 double default_round_weight(const std::string& model_name) {
-  return model_name.find("mobilenet") != std::string::npos ? 0.1 : 0.01;
+  const models::ModelInfo* info = models::find_model(model_name);
+  return info ? info->round_weight : models::ModelInfo{}.round_weight;
 }
 
 ReconstructionReport reconstruct(QuantizedModel& qm, const std::vector<at::Tensor>& calibration,
@@ -159,6 +171,147 @@ ReconstructionReport reconstruct(QuantizedModel& qm, const std::vector<at::Tenso
   return report;
 }
 
+namespace {
+
+// A unit's cached data, re-cut to the reconstruction batch size: its inputs as the quantized model
+// computes them, as the FP32 model does (only when dropping), and the FP32 output to match.
+struct UnitData {
+  std::vector<std::vector<at::Tensor>> q_in, fp_in;  // [input][batch]
+  std::vector<at::Tensor> target;                    // [batch]
+};
+
+// 1. One FP pass for the FP32 inputs (when dropping) and the target, one for the quantized inputs.
+UnitData cache_unit(ForwardCache& fp32, ForwardCache& quantized, const Unit& unit, const graph::ExecOptions& base,
+                    int64_t batch_size, double keep) {
+  const graph::ExecOptions fp_options;  // identity at every kFakeQuant node
+  std::vector<int> fp_wanted;
+  if (keep < 1.0) fp_wanted = unit.inputs;
+  fp_wanted.push_back(unit.output());
+  auto fp_values = fp32.values(fp_wanted, fp_options);
+  auto q_values = quantized.values(unit.inputs, base);
+  UnitData d;
+  d.target = rebatch(fp_values.back(), batch_size);
+  for (size_t a = 0; a < unit.inputs.size(); ++a) {
+    d.q_in.push_back(rebatch(q_values[a], batch_size));
+    if (keep < 1.0) d.fp_in.push_back(rebatch(fp_values[a], batch_size));
+  }
+  return d;
+}
+
+// 2. What a unit learns: α per quantized layer, and (BRECQ, QDrop) the scale of each activation
+// quantizer inside it.
+struct Trainables {
+  std::map<int, std::unique_ptr<LearnedRounding>> rounding;
+  std::vector<at::Tensor> alphas;
+  std::map<int, at::Tensor> scales;
+  std::vector<at::Tensor> scale_params;
+};
+
+Trainables make_trainables(QuantizedModel& qm, const Unit& unit, const ReconstructionConfig& cfg,
+                           const at::Device& model_device) {
+  Trainables tr;
+  for (int id : unit.layers) {
+    const auto& name = qm.graph.node(id).name;
+    const WeightQuantizer* wq = qm.weight_of(name);
+    if (!wq) continue;  // kept float by a layers rule: nothing to round
+    const auto& s = wq->quantizer.scheme();
+    auto r = std::make_unique<LearnedRounding>(qm.graph.param(qm.graph.node(id), "weight"), wq->quantizer.qparams(),
+                                               s.range(), s.axis());
+    tr.alphas.push_back(r->alpha());
+    tr.rounding[id] = std::move(r);
+  }
+  if (cfg.learns_activation_scales()) {
+    for (int id : unit.quantizers) {
+      auto s = qm.activation_of(qm.graph.node(id)).qparams().scale.to(model_device).clone().requires_grad_(true);
+      tr.scales[id] = s;
+      tr.scale_params.push_back(s);
+    }
+  }
+  return tr;
+}
+
+// The unit's forward while it learns: soft-rounded weights, learned scales, and QDrop's random
+// mix of quantized and FP32 values (masks of this rank's samples, `part`).
+graph::ExecOptions learning_options(QuantizedModel& qm, const Trainables& tr, const graph::ExecOptions& base,
+                                    DropMasks& masks, const support::Part& part, double keep) {
+  graph::ExecOptions opt;
+  opt.weight = [&tr, base](const graph::Node& n, const at::Tensor& stored) {
+    auto it = tr.rounding.find(n.id);
+    return it == tr.rounding.end() ? base.weight(n, stored) : it->second->soft_weight();
+  };
+  opt.fake_quant = [&qm, &tr, &masks, &part, keep](const graph::Node& n, const at::Tensor& x) {
+    auto& fq = qm.activation_of(n);
+    at::Tensor y;
+    auto it = tr.scales.find(n.id);
+    if (it != tr.scales.end()) {
+      y = fake_quantize_learnable(x, it->second, fq.qparams().zero_point.to(x.device()), fq.scheme().range(),
+                                  fq.scheme().axis());
+    } else {
+      y = fq.forward(x);
+    }
+    if (keep < 1.0) y = at::where(masks.keep_mask(y.sizes(), keep, part.begin).to(y.device()), y, x);
+    return y;
+  };
+  return opt;
+}
+
+// The losses of one step: reconstruction (this rank's share of the batch's mean) and rounding.
+struct StepLoss {
+  at::Tensor rec, round;
+  double round_value = 0;
+};
+
+StepLoss step_loss(QuantizedModel& qm, const Unit& unit, const UnitData& d, Trainables& tr,
+                   const graph::ExecOptions& opt, DropMasks& masks, const support::Part& part, int64_t idx,
+                   int64_t batch, bool split, double keep, double lambda, int64_t t, const ReconstructionConfig& cfg,
+                   const at::Device& model_device) {
+  auto mine = [&](const at::Tensor& v) { return split ? v.narrow(0, part.begin, part.count) : v; };
+  std::unordered_map<int, at::Tensor> ext;
+  for (size_t a = 0; a < unit.inputs.size(); ++a) {
+    auto inp = mine(d.q_in[a][idx]).to(model_device);
+    if (keep < 1.0) {
+      inp = at::where(masks.keep_mask(inp.sizes(), keep, part.begin).to(model_device), inp,
+                      mine(d.fp_in[a][idx]).to(model_device));
+    }
+    ext[unit.inputs[a]] = inp;
+  }
+  const auto out = graph::run_nodes(qm.graph, unit.body, ext, {unit.output()}, opt).at(0);
+  StepLoss l;
+  l.rec = (out - mine(d.target[idx]).to(model_device)).abs().pow(2.0).sum(1).mean();
+  // A part's mean counts for its share of the batch: Σ parts = the whole batch's mean.
+  if (split) l.rec = l.rec * (static_cast<double>(part.count) / static_cast<double>(batch));
+  if (round_loss_active(t, cfg.iterations, cfg.warm_up) && !tr.rounding.empty()) {
+    const double beta = beta_at(t, cfg.iterations, cfg.warm_up, cfg.b_start, cfg.b_end);
+    for (const auto& [id, r] : tr.rounding) {
+      const auto term = r->round_loss(beta) * lambda;
+      l.round = l.round.defined() ? l.round + term : term;
+    }
+    l.round_value = l.round.item<double>();
+  }
+  return l;
+}
+
+// Backward and optimiser steps; returns the reconstruction loss (summed over the group).
+double step_backward(StepLoss& l, Trainables& tr, Adam& w_opt, Adam* a_opt, const support::Collective* group) {
+  w_opt.zero_grad();
+  if (a_opt) a_opt->zero_grad();
+  double rec_value = 0;
+  if (!support::grouped(group)) {
+    (l.round.defined() ? l.rec + l.round : l.rec).backward();
+    rec_value = l.rec.item<double>();
+  } else {
+    // The data term's gradients differ per part and are summed; the rounding term depends on α
+    // alone, is the same on every rank, and is added once after the sum.
+    l.rec.backward();
+    rec_value = sum_gradients(tr.alphas, tr.scale_params, l.rec.item<double>(), *group);
+    if (l.round.defined()) l.round.backward();
+  }
+  w_opt.step();
+  return rec_value;
+}
+
+}  // namespace
+
 UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache& quantized, const Unit& unit,
                             const ReconstructionConfig& cfg, at::Generator& gen, const ReconstructionLog& log,
                             const support::Collective* group) {
@@ -168,121 +321,32 @@ UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache
   const at::Device model_device = qm.graph.params.names().empty()
                                       ? at::Device(at::kCPU)
                                       : qm.graph.params.at(qm.graph.params.names().front()).device();
-  const graph::ExecOptions fp_options;  // identity at every kFakeQuant node
   const auto base = qm.exec_options();
   UnitReport ur;
   ur.nodes = unit_node_names(qm.graph, unit);
   const auto t_cache = Clock::now();
-  // 1. Cache: FP32 inputs (when dropping) and target in one FP pass; quantized inputs.
-  std::vector<int> fp_wanted;
-  if (keep < 1.0) fp_wanted = unit.inputs;
-  fp_wanted.push_back(unit.output());
-  auto fp_values = fp32.values(fp_wanted, fp_options);
-  auto q_values = quantized.values(unit.inputs, base);
-  const auto target = rebatch(fp_values.back(), cfg.batch_size);
-  std::vector<std::vector<at::Tensor>> q_in, fp_in;
-  for (size_t a = 0; a < unit.inputs.size(); ++a) {
-    q_in.push_back(rebatch(q_values[a], cfg.batch_size));
-    if (keep < 1.0) fp_in.push_back(rebatch(fp_values[a], cfg.batch_size));
-  }
-  fp_values.clear();
-  q_values.clear();
-  ur.cached_bytes = bytes_of(q_in) + bytes_of(fp_in) + bytes_of({target});
+  const UnitData d = cache_unit(fp32, quantized, unit, base, cfg.batch_size, keep);
+  ur.cached_bytes = bytes_of(d.q_in) + bytes_of(d.fp_in) + bytes_of({d.target});
   ur.cache_seconds = since(t_cache);
 
-  // 2. Trainables: α per layer, scale per in-unit activation quantizer (BRECQ, QDrop).
   const auto t_opt = Clock::now();
-  std::map<int, std::unique_ptr<LearnedRounding>> rounding;
-  std::vector<at::Tensor> alphas;
-  for (int id : unit.layers) {
-    const auto& name = qm.graph.node(id).name;
-    const WeightQuantizer* wq = qm.weight_of(name);
-    if (!wq) throw QuantError(fmt::format("reconstruct: layer '{}' has no weight quantizer", name));
-    const auto& s = wq->quantizer.scheme();
-    auto r = std::make_unique<LearnedRounding>(qm.graph.param(qm.graph.node(id), "weight"), wq->quantizer.qparams(),
-                                               s.range(), s.axis());
-    alphas.push_back(r->alpha());
-    rounding[id] = std::move(r);
-  }
-  std::map<int, at::Tensor> scales;
-  std::vector<at::Tensor> scale_params;
-  if (cfg.learns_activation_scales()) {
-    for (int id : unit.quantizers) {
-      auto s = qm.activation_of(qm.graph.node(id)).qparams().scale.to(model_device).clone().requires_grad_(true);
-      scales[id] = s;
-      scale_params.push_back(s);
-    }
-  }
-  Adam w_opt(alphas, cfg.lr);
+  Trainables tr = make_trainables(qm, unit, cfg, model_device);
+  Adam w_opt(tr.alphas, cfg.lr);
   std::unique_ptr<Adam> a_opt;
-  if (!scale_params.empty()) a_opt = std::make_unique<Adam>(scale_params, cfg.scale_lr);
-
+  if (!tr.scale_params.empty()) a_opt = std::make_unique<Adam>(tr.scale_params, cfg.scale_lr);
   // Drop masks: their own stream, keyed by a draw from `gen`, so units differ and a seed repeats.
   DropMasks masks(static_cast<uint64_t>(at::randint(1LL << 62, {1}, gen, at::kLong).item<int64_t>()));
   support::Part part;  // this rank's samples of the step's batch (all of them outside a group)
-  graph::ExecOptions opt;
-  opt.weight = [&](const graph::Node& n, const at::Tensor& stored) {
-    auto it = rounding.find(n.id);
-    return it == rounding.end() ? base.weight(n, stored) : it->second->soft_weight();
-  };
-  opt.fake_quant = [&](const graph::Node& n, const at::Tensor& x) {
-    auto& fq = qm.activation_of(n);
-    at::Tensor y;
-    auto it = scales.find(n.id);
-    if (it != scales.end()) {
-      y = fake_quantize_learnable(x, it->second, fq.qparams().zero_point.to(x.device()), fq.scheme().range(),
-                                  fq.scheme().axis());
-    } else {
-      y = fq.forward(x);
-    }
-    if (keep < 1.0) y = at::where(masks.keep_mask(y.sizes(), keep, part.begin).to(y.device()), y, x);
-    return y;
-  };
+  const graph::ExecOptions opt = learning_options(qm, tr, base, masks, part, keep);
 
-  const int64_t nb = static_cast<int64_t>(target.size());
+  // 3. The steps: a random cached batch, forward, losses, backward, optimiser steps.
+  const int64_t nb = static_cast<int64_t>(d.target.size());
   for (int64_t t = 1; t <= cfg.iterations; ++t) {
     const int64_t idx = at::randint(nb, {1}, gen, at::kLong).item<int64_t>();
-    const int64_t batch = target[idx].size(0);
+    const int64_t batch = d.target[idx].size(0);
     part = split ? support::part_of(batch, group->rank(), group->size()) : support::Part{0, batch};
-    auto mine = [&](const at::Tensor& t) { return split ? t.narrow(0, part.begin, part.count) : t; };
-    std::unordered_map<int, at::Tensor> ext;
-    for (size_t a = 0; a < unit.inputs.size(); ++a) {
-      auto inp = mine(q_in[a][idx]).to(model_device);
-      if (keep < 1.0) {
-        inp = at::where(masks.keep_mask(inp.sizes(), keep, part.begin).to(model_device), inp,
-                        mine(fp_in[a][idx]).to(model_device));
-      }
-      ext[unit.inputs[a]] = inp;
-    }
-    const auto out = graph::run_nodes(qm.graph, unit.body, ext, {unit.output()}, opt).at(0);
-    at::Tensor rec = (out - mine(target[idx]).to(model_device)).abs().pow(2.0).sum(1).mean();
-    // A part's mean counts for its share of the batch: Σ parts = the whole batch's mean.
-    if (split) rec = rec * (static_cast<double>(part.count) / static_cast<double>(batch));
-    at::Tensor loss = rec, round;
-    double round_value = 0;
-    if (round_loss_active(t, cfg.iterations, cfg.warm_up) && !rounding.empty()) {
-      const double beta = beta_at(t, cfg.iterations, cfg.warm_up, cfg.b_start, cfg.b_end);
-      for (const auto& [id, r] : rounding) {
-        const auto term = r->round_loss(beta) * lambda;
-        round = round.defined() ? round + term : term;
-      }
-      loss = rec + round;
-      round_value = round.item<double>();
-    }
-    w_opt.zero_grad();
-    if (a_opt) a_opt->zero_grad();
-    double rec_value = 0;
-    if (!split) {
-      loss.backward();
-      rec_value = rec.item<double>();
-    } else {
-      // The data term's gradients differ per part and are summed; the rounding term depends on α
-      // alone, is the same on every rank, and is added once after the sum.
-      rec.backward();
-      rec_value = sum_gradients(alphas, scale_params, rec.item<double>(), *group);
-      if (round.defined()) round.backward();
-    }
-    w_opt.step();
+    StepLoss l = step_loss(qm, unit, d, tr, opt, masks, part, idx, batch, split, keep, lambda, t, cfg, model_device);
+    const double rec_value = step_backward(l, tr, w_opt, a_opt.get(), group);
     if (a_opt) {
       a_opt->step();
       a_opt->set_lr(cosine_lr(cfg.scale_lr, t, cfg.iterations));
@@ -290,16 +354,17 @@ UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache
     if (t == 1) ur.first_rec = rec_value;
     if (t == cfg.iterations) {
       ur.final_rec = rec_value;
-      ur.final_round = round_value;
+      ur.final_round = l.round_value;
     }
     if (log && cfg.log_every > 0 && t % cfg.log_every == 0) {
-      log(fmt::format("({}): total {:.3f} (rec {:.3f}, round {:.3f}) b={:.2f} count={}", ur.nodes.back(), rec_value + round_value, rec_value, round_value,
+      log(fmt::format("({}): total {:.3f} (rec {:.3f}, round {:.3f}) b={:.2f} count={}", ur.nodes.back(),
+                      rec_value + l.round_value, rec_value, l.round_value,
                       beta_at(t, cfg.iterations, cfg.warm_up, cfg.b_start, cfg.b_end), t));
     }
   }
-  // 3. Hard rounding into the weights; learned scales into the quantizers.
-  for (const auto& [id, r] : rounding) qm.replace_weight(qm.graph.node(id).name, r->hard_weight());
-  for (const auto& [id, s] : scales) qm.activation_of(qm.graph.node(id)).set_scale(s.detach());
+  // 4. Hard rounding into the weights; learned scales into the quantizers.
+  for (const auto& [id, r] : tr.rounding) qm.replace_weight(qm.graph.node(id).name, r->hard_weight());
+  for (const auto& [id, sc] : tr.scales) qm.activation_of(qm.graph.node(id)).set_scale(sc.detach());
   quantized.invalidate(unit.body);
   ur.optimise_seconds = since(t_opt);
   return ur;

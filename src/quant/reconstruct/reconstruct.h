@@ -39,6 +39,7 @@ namespace qsweep::quant::reconstruct {
 
 enum class Algorithm { kNone, kAdaRound, kBrecq, kQDrop };
 const char* algorithm_name(Algorithm a);  // "none", "adaround", "brecq", "qdrop"
+const char* algorithm_label(Algorithm a);  // the table's "None", "AdaRound", "BRECQ", "QDrop"
 // Throws QuantError listing the known names.
 Algorithm algorithm_from_name(const std::string& name);
 // The reconstruction algorithms by name (what sweeps may use as weight calibrators).

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <regex>
+#include <type_traits>
 
 #include "quant/qscheme.h"
 
@@ -13,26 +14,26 @@ namespace {
 
 using json = nlohmann::json;
 
-template <class T>
-void put(json& j, const char* key, const std::optional<T>& v) {
-  if (v) j[key] = *v;
-}
-template <class T>
-void get(const json& j, const char* key, std::optional<T>& v) {
-  if (j.contains(key)) v = j.at(key).get<T>();
+// Calls fn(key, member) for each optional setting, in the order of the sweep file's keys: the one
+// list the JSON form and the label are written over.
+template <class Rule, class Fn>
+void for_each_setting(Rule& r, Fn&& fn) {
+  fn("wbit", r.wbit);
+  fn("abit", r.abit);
+  fn("w_observer", r.w_observer);
+  fn("a_observer", r.a_observer);
+  fn("w_symmetric", r.w_symmetric);
+  fn("w_per_channel", r.w_per_channel);
+  fn("a_symmetric", r.a_symmetric);
 }
 
 json rule_json(const LayerRule& r) {
   json j = json::object();
   j["match"] = r.pattern;
   if (r.regex) j["regex"] = true;
-  put(j, "wbit", r.wbit);
-  put(j, "abit", r.abit);
-  put(j, "w_observer", r.w_observer);
-  put(j, "a_observer", r.a_observer);
-  put(j, "w_symmetric", r.w_symmetric);
-  put(j, "w_per_channel", r.w_per_channel);
-  put(j, "a_symmetric", r.a_symmetric);
+  for_each_setting(r, [&](const char* key, const auto& v) {
+    if (v) j[key] = *v;
+  });
   if (r.keep_float) j["float"] = true;
   return j;
 }
@@ -41,15 +42,20 @@ LayerRule rule_of(const json& j) {
   LayerRule r;
   r.pattern = j.at("match").get<std::string>();
   r.regex = j.value("regex", false);
-  get(j, "wbit", r.wbit);
-  get(j, "abit", r.abit);
-  get(j, "w_observer", r.w_observer);
-  get(j, "a_observer", r.a_observer);
-  get(j, "w_symmetric", r.w_symmetric);
-  get(j, "w_per_channel", r.w_per_channel);
-  get(j, "a_symmetric", r.a_symmetric);
+  for_each_setting(r, [&](const char* key, auto& v) {
+    if (j.contains(key)) v = j.at(key).get<typename std::decay_t<decltype(v)>::value_type>();
+  });
   r.keep_float = j.value("float", false);
   return r;
+}
+
+// "w8", "a4", "w_observer=mse", "w_symmetric=true".
+template <class T>
+std::string setting_label(const char* key, const T& v) {
+  if constexpr (std::is_same_v<T, int>) {
+    if (std::string(key) == "wbit" || std::string(key) == "abit") return fmt::format("{}{}", key[0], v);
+  }
+  return fmt::format("{}={}", key, v);
 }
 
 }  // namespace
@@ -67,13 +73,9 @@ LayerRule LayerRule::from_json(const std::string& text) { return rule_of(json::p
 std::string LayerRule::label() const {
   std::string out = (regex ? "re:" : "") + pattern + ":";
   if (keep_float) return out + " float";
-  if (wbit) out += fmt::format(" w{}", *wbit);
-  if (abit) out += fmt::format(" a{}", *abit);
-  if (w_observer) out += " w_observer=" + *w_observer;
-  if (a_observer) out += " a_observer=" + *a_observer;
-  if (w_symmetric) out += fmt::format(" w_symmetric={}", *w_symmetric);
-  if (w_per_channel) out += fmt::format(" w_per_channel={}", *w_per_channel);
-  if (a_symmetric) out += fmt::format(" a_symmetric={}", *a_symmetric);
+  for_each_setting(*this, [&](const char* key, const auto& v) {
+    if (v) out += " " + setting_label(key, *v);
+  });
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <iostream>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "graph/dump.h"
@@ -56,10 +57,17 @@ void add_inspect_model_command(CLI::App& app) {
       std::cout << fmt::format("{} on {} (W{}A{}): {} placement passes\n", args->name, policy.display_name, config.wbit,
                                config.abit, policy.passes.size());
       quant::Placement p(g, policy, config);
-      p.log = &std::cout;
       for (size_t i = 0; i < policy.passes.size(); ++i) {
-        std::cout << fmt::format("{}. ", i + 1);
-        quant::run_placement_pass(policy.passes[i], p);
+        const std::string& pass = policy.passes[i];
+        std::ostringstream log;
+        p.log = &log;
+        quant::run_placement_pass(pass, p);
+        std::cout << fmt::format("{}. {}\n", i + 1, pass);
+        std::istringstream lines(log.str());
+        for (std::string line; std::getline(lines, line);) {
+          if (line.rfind(pass + ": ", 0) == 0) line = line.substr(pass.size() + 2);  // the heading names it
+          std::cout << "   " << line << "\n";
+        }
       }
       return;
     }

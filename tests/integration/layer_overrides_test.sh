@@ -98,4 +98,10 @@ grep -q "bad.yaml:[0-9]*:[0-9]*: layers rule 'layer9.\*: w6 a_observer=ema_mse' 
   { cat "$work/bad.txt"; fail "the refusal does not name the rule's place"; }
 "$QSWEEP_BIN" run "$work/bad.yaml" --results "$work/bad.h5" >"$work/badrun.txt" 2>&1 && fail "run accepted it"
 grep -q "matches no node of resnet18" "$work/badrun.txt" || { cat "$work/badrun.txt"; fail "run: no reason"; }
+# The placement passes, one by one (what a backend is).
+"$QSWEEP_BIN" inspect-model resnet18 --passes --backend tensorrt >"$work/passes.txt"
+cat "$work/passes.txt"
+grep -q "^1. fold-bn$" "$work/passes.txt" && grep -q "^4. insert-quantizers$" "$work/passes.txt" ||
+  fail "inspect-model --passes does not list TensorRT's passes in order"
+grep -q "31 activation and 21 weight quantizers" "$work/passes.txt" || fail "inspect-model --passes: quantizer counts"
 echo "layer overrides: 1 passed, 0 failed"

@@ -210,7 +210,8 @@ class Progress {
     done_cost_ += cost;
     failed_ += row.ok() ? 0 : 1;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double eta = done_cost_ > 0 ? elapsed / done_cost_ * (total_cost_ - done_cost_) : 0;
+    // Never below 0: float sums of the costs can leave total − done a hair under zero ("-0 s").
+    const double eta = done_cost_ > 0 ? std::max(0.0, elapsed / done_cost_ * (total_cost_ - done_cost_)) : 0;
     std::string error = row.error.substr(0, 200);
     std::replace(error.begin(), error.end(), '\n', ' ');  // one line per task
     std::string what = row.ok() ? fmt::format("top-1 {:6.2f}  top-5 {:6.2f}", row.top1, row.top5) : "FAILED: " + error;

@@ -26,7 +26,7 @@ void add_show_command(CLI::App& app) {
   auto* id = cmd->add_option("task_id", a->id, "task id as `qsweep plan --resolve` and `export` print it, or a prefix");
   auto* cell = cmd->add_option("--cell", a->cell,
                                "select by cell instead: 'model=resnet18,backend=academic,w_calib=minmax,wbit=4'\n"
-                               "(keys: model, backend, w_calib, a_calib, wbit, abit, status); must match one task");
+                               "(keys: model, backend, w_calib, a_calib, wbit, abit, status, layers=none|set); must match one task");
   id->excludes(cell);
   cmd->callback([a] {
     const results::ResultsStore store(a->results, results::ResultsStore::Mode::kReadOnly);

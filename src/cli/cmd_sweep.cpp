@@ -20,14 +20,20 @@
 namespace qsweep::cli {
 namespace {
 
-// The cell as `--filter` sees it: the table axes, bits as text.
+// The cell as `--filter` sees it: the table axes, bits as text, and whether it has per-layer rules
+// (layers=none | set: a rule's text has the filter's own separators in it).
 std::map<std::string, std::string> filter_fields(const sweep::Cell& c) {
-  return {{"model", c.model},     {"backend", c.backend},          {"w_calib", c.w_calib},
-          {"a_calib", c.a_calib}, {"wbit", std::to_string(c.wbit)}, {"abit", std::to_string(c.abit)}};
+  return {{"model", c.model},
+          {"backend", c.backend},
+          {"w_calib", c.w_calib},
+          {"a_calib", c.a_calib},
+          {"wbit", std::to_string(c.wbit)},
+          {"abit", std::to_string(c.abit)},
+          {"layers", c.layers.empty() ? "none" : "set"}};
 }
 
 const std::vector<std::string>& filter_keys() {
-  static const std::vector<std::string> keys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit"};
+  static const std::vector<std::string> keys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit", "layers"};
   return keys;
 }
 
@@ -39,7 +45,8 @@ struct SelectionArgs {
 void add_selection_options(CLI::App* cmd, SelectionArgs& a) {
   cmd->add_option("--filter", a.filter,
                   "run only the cells that match, e.g. 'model=resnet18,wbit=4' or 'w_calib=minmax|mse'\n"
-                  "(keys: model, backend, w_calib, a_calib, wbit, abit; the plan in the results file stays whole)");
+                  "(keys: model, backend, w_calib, a_calib, wbit, abit, layers=none|set: without / with\n"
+                  "per-layer rules; the plan in the results file stays whole)");
   cmd->add_option("--set", a.set,
                   "override an option in every cell, validated as in the file: --set a_p=2.4 --set iterations=100\n"
                   "(keys: w_p, a_p, ema_ratio, symmetric_range, iterations, round_weight, warm_up, drop_prob,\n"
@@ -148,9 +155,8 @@ void plan(const std::string& path, const SelectionArgs& selection, bool resolve,
              spec.name, spec.cells.size(), tasks.size(), spec.cells.size() - tasks.size(),
              keep ? fmt::format(", {} selected by --filter", shown) : "", spec.models.size(), cost);
   // Per-layer rules are checked on the model graphs (no data needed): which nodes each one sets.
-  std::vector<sweep::Cell> kept_cells;
-  for (const auto& t : kept) kept_cells.push_back(t.cell);
-  const auto layer_lines = sweep::resolve_layer_rules(spec, kept_cells);
+  // Every cell's, as `run` checks them, whatever --filter keeps.
+  const auto layer_lines = sweep::resolve_layer_rules(spec, spec.cells);
   if (!layer_lines.empty()) {
     fmt::print("per-layer rules (layers:), as the layer-overrides pass applies them:\n");
     for (const auto& l : layer_lines) fmt::print("  {}\n", l);

@@ -14,19 +14,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// Calls fn(key, member) for each optional setting, in the order of the sweep file's keys: the one
-// list the JSON form and the label are written over.
-template <class Rule, class Fn>
-void for_each_setting(Rule& r, Fn&& fn) {
-  fn("wbit", r.wbit);
-  fn("abit", r.abit);
-  fn("w_observer", r.w_observer);
-  fn("a_observer", r.a_observer);
-  fn("w_symmetric", r.w_symmetric);
-  fn("w_per_channel", r.w_per_channel);
-  fn("a_symmetric", r.a_symmetric);
-}
-
 json rule_json(const LayerRule& r) {
   json j = json::object();
   j["match"] = r.pattern;
@@ -60,11 +47,17 @@ std::string setting_label(const char* key, const T& v) {
 
 }  // namespace
 
-bool LayerRule::matches(const std::string& name, bool first, bool last) const {
-  if (pattern == "@first") return first;
-  if (pattern == "@last") return last;
-  if (regex) return std::regex_match(name, std::regex(pattern, std::regex::ECMAScript));
-  return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+bool LayerRule::matches(const std::string& name, bool first, bool last) const { return matcher()(name, first, last); }
+
+std::function<bool(const std::string&, bool, bool)> LayerRule::matcher() const {
+  if (pattern == "@first") return [](const std::string&, bool first, bool) { return first; };
+  if (pattern == "@last") return [](const std::string&, bool, bool last) { return last; };
+  if (regex) {
+    return [re = std::regex(pattern, std::regex::ECMAScript)](const std::string& name, bool, bool) {
+      return std::regex_match(name, re);
+    };
+  }
+  return [glob = pattern](const std::string& name, bool, bool) { return fnmatch(glob.c_str(), name.c_str(), 0) == 0; };
 }
 
 std::string LayerRule::to_json() const { return rule_json(*this).dump(); }
@@ -97,22 +90,26 @@ std::string rules_label(const std::vector<LayerRule>& rules) {
   return out;
 }
 
-void validate_pattern(const LayerRule& r) {
-  const std::string where = r.origin.empty() ? "layers" : r.origin;
-  if (r.pattern.empty()) throw QuantError(fmt::format("{}: match: an empty pattern selects no layer", where));
+std::string pattern_problem(const LayerRule& r) {
+  if (r.pattern.empty()) return "match: an empty pattern selects no layer";
   if (r.pattern[0] == '@') {
     if (r.pattern != "@first" && r.pattern != "@last") {
-      throw QuantError(fmt::format("{}: match: '{}' is not @first or @last (the only named selections)", where,
-                                   r.pattern));
+      return fmt::format("match: '{}' is not @first or @last (the only named selections)", r.pattern);
     }
-    return;
+    return "";
   }
-  if (!r.regex) return;  // every glob is well-formed for fnmatch
+  if (!r.regex) return "";  // every glob is well-formed for fnmatch
   try {
     std::regex re(r.pattern, std::regex::ECMAScript);
   } catch (const std::regex_error& e) {
-    throw QuantError(fmt::format("{}: regex '{}' is malformed: {}", where, r.pattern, e.what()));
+    return fmt::format("regex '{}' is malformed: {}", r.pattern, e.what());
   }
+  return "";
+}
+
+void validate_pattern(const LayerRule& r) {
+  const std::string problem = pattern_problem(r);
+  if (!problem.empty()) throw QuantError(fmt::format("{}: {}", r.origin.empty() ? "layers" : r.origin, problem));
 }
 
 }  // namespace qsweep::quant

@@ -11,6 +11,7 @@
 // the node reads its inputs unquantized.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ struct LayerRule {
   std::string origin;  // where the rule was written ("s.yaml:14:9"), for messages; not part of its identity
 
   bool matches(const std::string& node_name, bool first, bool last) const;
+  // The same test with the regex compiled once, for matching many nodes.
+  std::function<bool(const std::string& node_name, bool first, bool last)> matcher() const;
   // Canonical JSON text of what the rule computes (origin left out): part of the task id.
   std::string to_json() const;
   static LayerRule from_json(const std::string& text);
@@ -37,12 +40,28 @@ struct LayerRule {
   std::string label() const;
 };
 
+// Calls fn(key, member) for each optional setting of a rule, in the sweep file's key order: the one
+// list the sweep-file reader, the JSON form and the label are written over. A new setting is a
+// member above, a line here, and its effect in the layer-overrides pass (placement.cpp).
+template <class Rule, class Fn>
+void for_each_setting(Rule& r, Fn&& fn) {
+  fn("wbit", r.wbit);
+  fn("abit", r.abit);
+  fn("w_observer", r.w_observer);
+  fn("a_observer", r.a_observer);
+  fn("w_symmetric", r.w_symmetric);
+  fn("w_per_channel", r.w_per_channel);
+  fn("a_symmetric", r.a_symmetric);
+}
+
 // The rules' canonical JSON array text ("[]" when none).
 std::string rules_to_json(const std::vector<LayerRule>& rules);
 std::vector<LayerRule> rules_from_json(const std::string& text);
 // "conv1: w8 a8; fc: w8 a8" ("" when none): how results tables tell override rows apart.
 std::string rules_label(const std::vector<LayerRule>& rules);
-// Throws QuantError when a glob or regex is malformed, naming the rule's origin.
+// What is wrong with a rule's pattern (a malformed regex, an unknown @name); "" when nothing.
+std::string pattern_problem(const LayerRule& rule);
+// Throws QuantError with pattern_problem, after the rule's origin.
 void validate_pattern(const LayerRule& rule);
 
 }  // namespace qsweep::quant

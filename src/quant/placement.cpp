@@ -29,11 +29,12 @@ void require_assigned(const Placement& p, const char* pass) {
 }
 
 void fold_bn(Placement& p) {
+  // Folding removes nodes and renumbers the rest: records made before would describe other nodes.
+  if (!p.nodes.empty() || p.inserted) throw QuantError("placement pass fold-bn runs before assign-defaults");
   graph::PassContext ctx;
   ctx.log = p.log;
   const size_t before = p.model.graph.nodes.size();
   graph::run_pass("fold-bn", p.model.graph, ctx);
-  if (!p.nodes.empty()) p.nodes.resize(p.model.graph.nodes.size());  // ids are renumbered
   say(p, fmt::format("fold-bn: {} -> {} nodes", before, p.model.graph.nodes.size()));
 }
 
@@ -83,6 +84,7 @@ void apply_rule(const Placement& p, const LayerRule& r, NodeQuant& q) {
   if (r.abit) q.activation = with_bits(p.policy, p.config, q.activation, *r.abit, false);
   if (r.w_observer) q.w_observer = *r.w_observer;
   if (r.a_observer) q.a_observer = *r.a_observer;
+  if (r.a_observer || r.a_symmetric) q.a_rule = r.origin.empty() ? "'" + r.label() + "'" : r.origin;
   if (r.w_symmetric) {
     q.weight.symmetric = *r.w_symmetric;
     q.weight.symmetric_range = *r.w_symmetric && p.policy.honours_symmetric_range && p.config.symmetric_range;
@@ -101,10 +103,11 @@ void layer_overrides(Placement& p) {
   if (p.config.layers.empty()) say(p, "layer-overrides: no rules");
   for (const auto& r : p.config.layers) {
     validate_pattern(r);
+    const auto matches = r.matcher();
     std::vector<std::string> hit;
     for (const auto& n : p.model.graph.nodes) {
       NodeQuant& q = p.nodes[static_cast<size_t>(n.id)];
-      if (n.op == graph::Op::kInput || !r.matches(n.name, q.first, q.last)) continue;
+      if (n.op == graph::Op::kInput || !matches(n.name, q.first, q.last)) continue;
       apply_rule(p, r, q);
       hit.push_back(n.name);
     }
@@ -128,7 +131,14 @@ struct ActivationPlan {
   QScheme scheme;
   std::string observer;
   std::string reader;  // the reader it was taken from, for a disagreement's message
+  std::string rule;    // that reader's a_rule
 };
+
+// "layer1.0.conv1 (ema_mse 8-bit asym per-tensor, from the rule at s.yaml:9:7)".
+std::string reader_text(const std::string& node, const std::string& observer, const QScheme& scheme,
+                        const std::string& rule) {
+  return fmt::format("{} ({} {}{})", node, observer, scheme.str(), rule.empty() ? "" : ", from the rule at " + rule);
+}
 
 std::vector<ActivationPlan> plan_activations(const Placement& p) {
   const auto& g = p.model.graph;
@@ -139,16 +149,16 @@ std::vector<ActivationPlan> plan_activations(const Placement& p) {
     for (int in : n.inputs) {
       ActivationPlan& a = plans[static_cast<size_t>(in)];
       if (!a.needed) {
-        a = {true, q.activation, q.a_observer, n.name};
+        a = {true, q.activation, q.a_observer, n.name, q.a_rule};
         continue;
       }
       if (a.observer != q.a_observer || a.scheme.symmetric != q.activation.symmetric) {
-        throw QuantError(fmt::format("layers: '{}' is read by {} ({} {}) and {} ({} {}): one quantizer cannot be both; "
-                                     "give both readers the same a_observer and a_symmetric",
-                                     g.node(in).name, a.reader, a.observer, a.scheme.str(), n.name, q.a_observer,
-                                     q.activation.str()));
+        throw QuantError(fmt::format("layers: '{}' is read by {} and by {}: its one quantizer cannot be both; give "
+                                     "both readers the same a_observer and a_symmetric",
+                                     g.node(in).name, reader_text(a.reader, a.observer, a.scheme, a.rule),
+                                     reader_text(n.name, q.a_observer, q.activation, q.a_rule)));
       }
-      if (q.activation.bits > a.scheme.bits) a.scheme = q.activation, a.reader = n.name;
+      if (q.activation.bits > a.scheme.bits) a.scheme = q.activation, a.reader = n.name, a.rule = q.a_rule;
     }
   }
   return plans;

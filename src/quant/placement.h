@@ -32,13 +32,14 @@ struct NodeQuant {
   bool first = false, last = false;  // weighted node reading the graph input / producing an output
   QScheme weight, activation;        // weight: of its own weight; activation: of the values it reads
   std::string w_observer, a_observer;
+  std::string a_rule;  // where the rule that set a_observer or a_symmetric was written ("" = the task's)
 };
 
 struct Placement {
   Placement(const graph::Graph& fp32, const BackendPolicy& policy, const CalibrationConfig& config);
 
-  const BackendPolicy& policy;
-  const CalibrationConfig& config;
+  const BackendPolicy& policy;    // a registry entry (backends live as long as the program)
+  const CalibrationConfig config;  // a copy: callers may pass a temporary
   QuantizedModel model;          // model.graph: the graph being placed (a clone of the FP32 graph)
   std::vector<NodeQuant> nodes;  // by node id; filled by assign-defaults
   std::ostream* log = nullptr;   // passes say what they changed here when set

@@ -15,8 +15,8 @@
 //                       qsweep_version, git_commit, torch_version, host, started, finished
 //   /runs               table: one row per process that opened the file for writing
 //   /sweep/text         the sweep file text            /plan/json  the expanded plan (JSON text)
-//   /plan/tasks         table: id, model, backend, w_calib, a_calib, wbit, abit
-//   /tasks              table: one row per finished task attempt (TaskRow; a retry appends again)
+//   /plan/tasks         table: the cells (cell_columns.def: id, model, backend, w_calib, a_calib, wbit, abit, layers)
+//   /tasks              table: one row per finished task attempt (TaskRow, row_columns.def; a retry appends again)
 //   /task/<id>/quantizers/<name>/{scale, zero_point, min, max}  attrs bits, qmin, qmax, is_weight,
 //                       sqnr_db (absent in files written before it was measured)
 #pragma once

@@ -55,13 +55,14 @@ std::string config_of(const ResultsStore& store, const std::string& id) {
 std::map<std::string, std::string> filter_fields(const TaskRow& r) {
   return {{"model", r.model},     {"backend", r.backend},          {"w_calib", r.w_calib},
           {"a_calib", r.a_calib}, {"wbit", std::to_string(r.wbit)}, {"abit", std::to_string(r.abit)},
-          {"status", r.status}};
+          {"status", r.status},   {"layers", r.layers.empty() ? "none" : "set"}};
 }
 
 }  // namespace
 
 const std::vector<std::string>& task_filter_keys() {
-  static const std::vector<std::string> keys = {"model", "backend", "w_calib", "a_calib", "wbit", "abit", "status"};
+  static const std::vector<std::string> keys = {"model",  "backend", "w_calib", "a_calib",
+                                                "wbit",   "abit",    "status",  "layers"};
   return keys;
 }
 

@@ -33,9 +33,14 @@ const std::vector<std::string> kOptionKeys = {
 #include "sweep/task_options.def"
 #undef QSWEEP_TASK_OPTION
 };
-const std::vector<std::string> kRuleSelectors = {"match", "regex"};
-const std::vector<std::string> kRuleSettings = {"wbit",        "abit",          "w_observer", "a_observer",
-                                                "w_symmetric", "w_per_channel", "a_symmetric", "float"};
+// The keys that set something in a `layers:` entry: quant::for_each_setting's, then `float`.
+std::vector<std::string> rule_setting_keys() {
+  std::vector<std::string> keys;
+  quant::LayerRule r;
+  quant::for_each_setting(r, [&](const char* key, auto&) { keys.emplace_back(key); });
+  keys.emplace_back("float");
+  return keys;
+}
 
 // An option's value in an error message: strings quoted, as the file would write them.
 std::string shown(const std::string& v) { return "'" + v + "'"; }
@@ -136,7 +141,7 @@ class Parser {
       return;
     }
     const int v = scalar<int>(n, key, "auto or a number");
-    if (v < 1) fail(n, fmt::format("{}: {} must be auto or a number >= 1", key, v));
+    if (v < 1) fail(n, fmt::format("{}: {} must be auto or a number of ranks >= 1", key, v));
     out = v;
   }
 
@@ -152,12 +157,32 @@ class Parser {
 #include "sweep/task_options.def"
 #undef QSWEEP_TASK_OPTION
   }
-  // One `layers:` entry: {match: GLOB | regex: RE, wbit, abit, w_observer, a_observer, w_symmetric,
-  // w_per_channel, a_symmetric, float: true}.
+  // A rule's settings, by type (quant::for_each_setting lists them): bits, an observer, a switch.
+  void read_setting(const YAML::Node& v, const std::string& key, std::optional<int>& out) const {
+    const int b = integer(v, key);
+    if (b < quant::kMinBits || b > quant::kMaxBits) {
+      fail(v, fmt::format("{}: {} not in [{}, {}]", key, b, quant::kMinBits, quant::kMaxBits));
+    }
+    out = b;
+  }
+  void read_setting(const YAML::Node& v, const std::string& key, std::optional<std::string>& out) const {
+    out = str(v, key);
+    try {
+      (void)quant::observer_info(*out);
+    } catch (const quant::QuantError& e) {
+      fail(v, fmt::format("{}: {} (a layer takes an observer; reconstruction is chosen per cell)", key, e.what()));
+    }
+  }
+  void read_setting(const YAML::Node& v, const std::string& key, std::optional<bool>& out) const {
+    out = boolean(v, key);
+  }
+
+  // One `layers:` entry: {match: GLOB | regex: RE, <settings>, float: true}.
   quant::LayerRule layer_rule(const YAML::Node& n) const {
     expect_map(n, "layers entry");
-    std::vector<std::string> allowed = kRuleSelectors;
-    allowed.insert(allowed.end(), kRuleSettings.begin(), kRuleSettings.end());
+    std::vector<std::string> allowed = {"match", "regex"};
+    const auto settings = rule_setting_keys();
+    allowed.insert(allowed.end(), settings.begin(), settings.end());
     check_keys(n, allowed, "a layers entry");
     quant::LayerRule r;
     r.origin = where(n);
@@ -165,41 +190,23 @@ class Parser {
       fail(n, "layers entry: give exactly one of 'match' (a glob on node names, or @first / @last) and 'regex'");
     }
     r.regex = static_cast<bool>(n["regex"]);
-    r.pattern = str(r.regex ? n["regex"] : n["match"], r.regex ? "regex" : "match");
-    try {
-      quant::validate_pattern(r);
-    } catch (const quant::QuantError& e) {
-      fail(r.regex ? n["regex"] : n["match"], std::string(e.what()).substr(r.origin.size() + 2));
+    const YAML::Node pattern = r.regex ? n["regex"] : n["match"];
+    r.pattern = str(pattern, r.regex ? "regex" : "match");
+    if (const auto problem = quant::pattern_problem(r); !problem.empty()) fail(pattern, problem);
+    quant::for_each_setting(r, [&](const char* key, auto& v) {
+      if (n[key]) read_setting(n[key], key, v);
+    });
+    if (r.w_observer && quant::observer_info(*r.w_observer).per_tensor_only && r.w_per_channel.value_or(true)) {
+      fail(n["w_observer"], fmt::format("w_observer: '{}' is per-tensor only; weights are quantized per channel "
+                                        "(add w_per_channel: false)",
+                                        *r.w_observer));
     }
-    for (const char* key : {"wbit", "abit"}) {
-      if (!n[key]) continue;
-      const int b = integer(n[key], key);
-      if (b < quant::kMinBits || b > quant::kMaxBits) fail(n[key], fmt::format("{}: {} not in [2, 8]", key, b));
-      (std::string(key) == "wbit" ? r.wbit : r.abit) = b;
-    }
-    for (const char* key : {"w_observer", "a_observer"}) {
-      if (!n[key]) continue;
-      const std::string name = str(n[key], key);
-      try {
-        const auto& info = quant::observer_info(name);
-        if (std::string(key) == "w_observer" && info.per_tensor_only && !(n["w_per_channel"] && !boolean(n["w_per_channel"], "w_per_channel"))) {
-          fail(n[key], fmt::format("w_observer: '{}' is per-tensor only; weights are quantized per channel (add "
-                                   "w_per_channel: false)", name));
-        }
-      } catch (const quant::QuantError& e) {
-        fail(n[key], fmt::format("{}: {} (a layer takes an observer; reconstruction is chosen per cell)", key, e.what()));
-      }
-      (std::string(key) == "w_observer" ? r.w_observer : r.a_observer) = name;
-    }
-    if (n["w_symmetric"]) r.w_symmetric = boolean(n["w_symmetric"], "w_symmetric");
-    if (n["w_per_channel"]) r.w_per_channel = boolean(n["w_per_channel"], "w_per_channel");
-    if (n["a_symmetric"]) r.a_symmetric = boolean(n["a_symmetric"], "a_symmetric");
     if (n["float"]) {
       if (!boolean(n["float"], "float")) fail(n["float"], "float: false has no effect; leave the key out");
       r.keep_float = true;
       if (n.size() > 2) fail(n, "layers entry: float: true keeps the layer unquantized; it takes no other setting");
     }
-    if (n.size() < 2) fail(n, "layers entry: names no setting (" + join(kRuleSettings) + ")");
+    if (n.size() < 2) fail(n, "layers entry: names no setting (" + join(settings) + ")");
     return r;
   }
   std::vector<quant::LayerRule> layer_rules(const YAML::Node& n, std::vector<quant::LayerRule> base) const {

@@ -91,6 +91,13 @@ grep -qF 'MinMax [@first: w8 a8; @last: w8 a8]' "$work/table.md" || fail "the ta
 grep -qF 'MinMax [layer1.\*.conv\*: w6 a_observer=ema_mse]' "$work/table.md" || fail "the md table does not escape the glob's * (emphasis)"
 [[ $(grep -c '| TensorRT | 4 | 8 |' "$work/table.md") == 2 ]] || fail "the W4A8 rows with and without rules merged"
 
+# Selecting by rules: --filter and show --cell take layers=none|set.
+"$QSWEEP_BIN" plan "$work/s.yaml" --filter layers=set | grep -q "3 selected by --filter" || fail "--filter layers=set"
+"$QSWEEP_BIN" plan "$work/s.yaml" --filter layers=none | grep -q "2 selected by --filter" || fail "--filter layers=none"
+"$QSWEEP_BIN" show "$work/one.h5" --cell 'backend=tensorrt,wbit=4,layers=set' >"$work/show.txt" ||
+  { cat "$work/show.txt"; fail "show --cell with layers=set"; }
+grep -q '\[@first: w8 a8; @last: w8 a8\]' "$work/show.txt" || { cat "$work/show.txt"; fail "show: not the task with rules"; }
+
 # A rule that matches nothing stops plan and run, naming the file and line.
 sed 's/layer1\.\*\.conv\*/layer9.*/' "$work/s.yaml" >"$work/bad.yaml"
 "$QSWEEP_BIN" plan "$work/bad.yaml" >"$work/bad.txt" 2>&1 && fail "plan accepted a rule that matches nothing"

@@ -184,7 +184,21 @@ TEST(LayerOverrides, ReadersThatDisagreeOnOneQuantizerAreRefused) {
   r.a_observer = "mse";
   CalibrationConfig c;
   c.layers = {r};
-  EXPECT_THROW(prepare(models::build_model("resnet18"), tensorrt_backend(), c), QuantError);
+  try {
+    prepare(models::build_model("resnet18"), tensorrt_backend(), c);
+    FAIL() << "no error";
+  } catch (const QuantError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("'maxpool' is read by layer1.0.conv1 (mse"), std::string::npos) << what;
+    EXPECT_NE(what.find("from the rule at t.yaml:3:5"), std::string::npos) << what;
+    EXPECT_NE(what.find("layer1.0.add (ema_minmax"), std::string::npos) << what;
+  }
+}
+
+TEST(PlacementPasses, FoldBnAfterTheRecordsIsRefused) {
+  Placement p(models::build_model("resnet18"), tensorrt_backend(), CalibrationConfig{});
+  run_placement_pass("assign-defaults", p);
+  EXPECT_THROW(run_placement_pass("fold-bn", p), QuantError);
 }
 
 TEST(LayerRule, JsonRoundTripAndLabel) {

@@ -230,6 +230,16 @@ Trainables make_trainables(QuantizedModel& qm, const Unit& unit, const Reconstru
   return tr;
 }
 
+// Whether a unit has anything to learn: a layer with a weight quantizer, or (BRECQ, QDrop) an
+// activation quantizer inside it. Layers kept float by a per-layer rule have neither; a unit of
+// only those is left as it is (and draws nothing from the generator).
+bool learns_anything(const QuantizedModel& qm, const Unit& unit, const ReconstructionConfig& cfg) {
+  for (int id : unit.layers) {
+    if (qm.weight_of(qm.graph.node(id).name)) return true;
+  }
+  return cfg.learns_activation_scales() && !unit.quantizers.empty();
+}
+
 // The unit's forward while it learns: soft-rounded weights, learned scales, and QDrop's random
 // mix of quantized and FP32 values (masks of this rank's samples, `part`).
 graph::ExecOptions learning_options(QuantizedModel& qm, const Trainables& tr, const graph::ExecOptions& base,
@@ -324,6 +334,7 @@ UnitReport reconstruct_unit(QuantizedModel& qm, ForwardCache& fp32, ForwardCache
   const auto base = qm.exec_options();
   UnitReport ur;
   ur.nodes = unit_node_names(qm.graph, unit);
+  if (!learns_anything(qm, unit, cfg)) return ur;  // every layer kept float by a layers rule
   const auto t_cache = Clock::now();
   const UnitData d = cache_unit(fp32, quantized, unit, base, cfg.batch_size, keep);
   ur.cached_bytes = bytes_of(d.q_in) + bytes_of(d.fp_in) + bytes_of({d.target});

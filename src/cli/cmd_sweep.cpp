@@ -185,7 +185,9 @@ void add_sweep_commands(CLI::App& app) {
   };
   auto pa = std::make_shared<PlanArgs>();
   auto* p = app.add_subcommand(
-      "plan", "Validate a sweep file and print its expanded tasks, counts and cost; writes nothing and needs no data");
+      "plan",
+      "Validate a sweep file and print its expanded tasks, counts and cost, and which nodes each per-layer\n"
+      "rule (layers:) sets on the model graphs; writes nothing and needs no data (sweeps/README.md)");
   p->add_option("sweep", pa->sweep, "sweep YAML file")->required()->check(CLI::ExistingFile);
   p->add_flag("--resolve", pa->resolve, "also read the checkpoints and shards, giving the final task ids");
   add_selection_options(p, pa->selection);

@@ -248,4 +248,9 @@ void run_placement_pass(const std::string& name, Placement& p) {
   throw QuantError(unknown_name_message("placement pass", name, placement_pass_names()));
 }
 
+void run_backend_passes(Placement& p) {
+  for (const auto& pass : p.policy.passes) run_placement_pass(pass, p);
+  if (!p.inserted) throw QuantError(fmt::format("backend {}: its passes must end with insert-quantizers", p.policy.name));
+}
+
 }  // namespace qsweep::quant

@@ -50,5 +50,8 @@ struct Placement {
 std::vector<std::string> placement_pass_names();
 // Runs one pass; unknown names throw QuantError listing the known ones.
 void run_placement_pass(const std::string& name, Placement& p);
+// Runs the backend's passes in order (what prepare() does); throws QuantError when the list does
+// not end with the quantizers inserted.
+void run_backend_passes(Placement& p);
 
 }  // namespace qsweep::quant

@@ -82,10 +82,7 @@ graph::ExecOptions QuantizedModel::exec_options() {
 
 QuantizedModel prepare(const graph::Graph& fp32, const BackendPolicy& policy, const CalibrationConfig& config) {
   Placement p(fp32, policy, config);
-  for (const auto& pass : policy.passes) run_placement_pass(pass, p);
-  if (!p.inserted) {
-    throw QuantError(fmt::format("backend {}: its passes must end with insert-quantizers", policy.name));
-  }
+  run_backend_passes(p);
   return std::move(p.model);
 }
 

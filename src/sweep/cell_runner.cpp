@@ -58,7 +58,7 @@ std::vector<std::string> resolve_layer_rules(const SweepSpec& spec, const std::v
     try {
       quant::Placement p(g->second, quant::backend(c.backend), t.calib);
       p.log = &log;
-      for (const auto& pass : p.policy.passes) quant::run_placement_pass(pass, p);
+      quant::run_backend_passes(p);
     } catch (const quant::QuantError& e) {
       throw SweepError(fmt::format("{} (cell {} {}/{})", e.what(), what, c.w_calib, c.a_calib));
     }

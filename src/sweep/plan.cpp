@@ -59,7 +59,8 @@ std::string resolved_config_json(const SweepSpec& s, const Cell& c, const PlanIn
     else return v;
   };
   const TaskOptions defaults;
-#define QSWEEP_TASK_OPTION(type, name, init, id, valid, problem) add_##id(j, c, recon, #name, id_value(c.options.name), c.options.name != defaults.name);
+#define QSWEEP_TASK_OPTION(type, name, init, id, valid, problem) \
+  add_##id(j, c, recon, #name, id_value(c.options.name), c.options.name != defaults.name);
 #include "sweep/task_options.def"
 #undef QSWEEP_TASK_OPTION
   // Per-layer overrides only when present, so the ids of cells without them stay those of earlier files.

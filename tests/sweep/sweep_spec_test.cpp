@@ -1,4 +1,5 @@
 // Sweep files: grid semantics, strict validation with file:line:col, task-id stability.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -100,7 +101,7 @@ TEST(Grid, ReconstructionCalibratorsAndTheirOptions) {
   PlanInputs in;
   auto tasks = make_plan(s, in);
   EXPECT_NE(tasks[0].config_json.find("\"iterations\":500"), std::string::npos) << tasks[0].config_json;
-  EXPECT_GT(tasks[0].cost, estimated_cost(s, Cell{"resnet18", "academic", "mse", "ema_mse", 2, 4, {}}));
+  EXPECT_GT(tasks[0].cost, estimated_cost(s, Cell{"resnet18", "academic", "mse", "ema_mse", 2, 4, {}, {}}));
   // What the pipeline runs: the cell's options and the sweep's seed.
   const auto spec = task_spec_of(s.cells[1], "resnet18@sha", 7);
   EXPECT_EQ(spec.reconstruction.iterations, 500);
@@ -144,6 +145,34 @@ TEST_P(Malformed, FailsWithFileLineColumnAndReason) {
     EXPECT_EQ(m.rfind(b.location, 0), 0u) << b.name << ": " << m;
     EXPECT_NE(m.find(b.message), std::string::npos) << b.name << ": " << m;
   }
+}
+
+// Issue 25: ten levels of ten-fold aliases (10^9 nodes in 300 bytes) kept `plan` walking the tree
+// past 60 s; the events are counted instead and the sixth level's fourth alias passes the limit.
+std::string alias_bomb() {
+  std::string t = "x-lol0: &lol0 [lol]\n";
+  for (int level = 1; level < 10; ++level) {
+    t += fmt::format("x-lol{}: &lol{} [", level, level);
+    for (int i = 0; i < 10; ++i) t += fmt::format("{}*lol{}", i ? ", " : "", level - 1);
+    t += "]\n";
+  }
+  return t + kHead + kGood;
+}
+
+// An alias used n times inside a list: n² nodes (n = 1500: 2.25 M).
+std::string quadratic_aliases() {
+  std::string list, uses;
+  for (int i = 0; i < 1500; ++i) {
+    list += i ? ", 1" : "1";
+    uses += i ? ", *a" : "*a";
+  }
+  return "x-a: &a [" + list + "]\nx-b: [" + uses + "]\n" + kHead + kGood;
+}
+
+TEST(SweepAliases, FewAliasesAreRead) {
+  const auto s = parse_sweep("sweep: t\ndata: {eval: e.h5, calibration: c.h5}\nmodels:\n  resnet18: &m {arch: resnet18, "
+                             "weights: r18.pth}\n  copy: *m\n" + kGood, "t.yaml");
+  EXPECT_EQ(s.models.size(), 2u);
 }
 
 std::string grid_with(const std::string& product) { return kHead + "grid:\n  - product: " + product + "\n"; }
@@ -215,6 +244,8 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"nested key twice", "sweep: t\ndata: {eval: e.h5, calibration: c.h5, eval: x.h5}\nmodels: {r: {weights: w}}\n" + kGood,
             "t.yaml:2:39", "key 'eval' is given twice"},
         Bad{"second document", kHead + kGood + "---\nsweep: other\n", "t.yaml:8:1", "a second YAML document"},
+        Bad{"alias bomb", alias_bomb(), "t.yaml:7:", "more than 1000000 YAML nodes"},
+        Bad{"quadratic aliases", quadratic_aliases(), "t.yaml:2:", "more than 1000000 YAML nodes"},
         // Found by the fuzz test (tests/fuzz/regressions/sweep/mapping-key-1.yaml): a key that is a mapping.
         Bad{"mapping as a key", "sweep: t\ndata: {eval: e, calibration: c}\nmodels: {r: {arch: resnet18, {w: 1}}}\n" + kGood,
             "t.yaml:3:30", "a key must be a plain name, not a mapping"},

@@ -4,11 +4,24 @@
 // ran but found failed tasks or differences.
 #include <CLI/CLI.hpp>
 
-#include <iostream>
+#include <cstdio>
+#include <string>
 
 #include "cli/commands.h"
 #include "support/error.h"
 #include "support/version.h"
+
+namespace {
+
+// One write per message: under mpirun every rank's stderr reaches one terminal, and a message
+// written in pieces interleaves with another rank's ("qsweep: error: qsweep: error: rank 1: …").
+void print_error(const char* prefix, const char* what) {
+  const std::string line = std::string(prefix) + what + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -39,10 +52,10 @@ int main(int argc, char** argv) {
   } catch (const qsweep::cli::ExitCode& e) {
     return e.code;
   } catch (const qsweep::Error& e) {
-    std::cerr << "qsweep: error: " << e.what() << "\n";
+    print_error("qsweep: error: ", e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "qsweep: internal error: " << e.what() << "\n";
+    print_error("qsweep: internal error: ", e.what());
     return 2;
   }
   return 0;

@@ -71,7 +71,7 @@ TEST(AdaRound, HardRoundingOfConvergedAlphaIsOnTheGrid) {
   // Each code is the floor or the ceiling of the float weight's code.
   const auto v = x.w / s;
   const auto k = at::round(code) - zp;
-  EXPECT_TRUE(((k - at::floor(v)).ge(0) & (k - at::floor(v)).le(1) | k.eq(x.scheme.range().qmin - zp) |
+  EXPECT_TRUE((((k - at::floor(v)).ge(0) & (k - at::floor(v)).le(1)) | k.eq(x.scheme.range().qmin - zp) |
                k.eq(x.scheme.range().qmax - zp)).all().item<bool>());
 }
 

@@ -2,6 +2,7 @@
 // The demo zoo's figures (trained weights, Fashion-MNIST) are checked by
 // tests/integration/deploy_check_test.sh; these use random weights and data.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 
 #include <map>

@@ -101,7 +101,9 @@ TEST(FieldCoverage, EveryFieldIsAnExportColumn) {
   const auto j = nlohmann::json::parse(out.str().substr(0, out.str().find('\n')));
   for (const auto& f : row_fields(r)) {
     ASSERT_TRUE(j.contains(f.name)) << f.name;
-    if (const auto* s = std::get_if<std::string>(&f.value)) EXPECT_EQ(j.at(f.name), *s) << f.name;
+    if (const auto* s = std::get_if<std::string>(&f.value)) {
+      EXPECT_EQ(j.at(f.name), *s) << f.name;
+    }
   }
 }
 

@@ -27,7 +27,7 @@ TaskCell cell(const std::string& id, const std::string& model = "resnet18") {
   return {id, model, "academic", "minmax", "ema_minmax", 8, 8};
 }
 
-RunInfo info() { return {0, "node1", "cpu", "2026-11-27T10:00:00Z", "2026-11-27T10:01:00Z", "ab" + std::string(62, 'c'), "fmnist:1234"}; }
+RunInfo info() { return {0, "node1", "cpu", "2026-11-27T10:00:00Z", "2026-11-27T10:01:00Z", "ab" + std::string(62, 'c'), "fmnist:1234", {}}; }
 
 pipeline::TaskResult result(int64_t top1, int64_t top5, int64_t total) {
   pipeline::TaskResult r;

@@ -211,7 +211,11 @@ class Globals {
 
  private:
   PickleValue* make(PickleKind kind) { return b_.make(kind); }
-  [[noreturn]] void fail(const std::string& what) const { b_.fail(what); }
+  // g++ does not carry [[noreturn]] through a virtual call (it warns "does return").
+  [[noreturn]] void fail(const std::string& what) const {
+    b_.fail(what);
+    __builtin_unreachable();
+  }
 
   PickleBuilder& b_;
   PickleArena& arena_;

@@ -10,6 +10,8 @@
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 
+#include "quant/cuda/device_ops.h"
+
 namespace qsweep::quant {
 namespace {
 
@@ -55,6 +57,12 @@ bool fast_path_ok(const at::Tensor& x) {
          !(x.requires_grad() && at::GradMode::is_enabled());
 }
 
+// The fused CUDA kernels serve what the CPU fast path serves: float32, contiguous, no gradient.
+bool cuda_fast_path_ok(const at::Tensor& x) {
+  return x.is_cuda() && cuda::kernels_built() && x.scalar_type() == at::kFloat && x.is_contiguous() &&
+         !(x.requires_grad() && at::GradMode::is_enabled());
+}
+
 void check_input(const at::Tensor& x) {
   if (!x.defined()) throw QuantError("fake_quantize: undefined tensor");
   if (!x.is_floating_point()) {
@@ -85,6 +93,7 @@ std::vector<int64_t> broadcast_shape(const at::Tensor& x, int64_t ch_axis) {
 at::Tensor fake_quantize(const at::Tensor& x, ScalarQParams qp, QRange range) {
   check_input(x);
   const Bounds b = bounds_of(qp, range);
+  if (cuda_fast_path_ok(x)) return cuda::fake_quantize(x, qp, range);
   if (fast_path_ok(x)) {
     auto out = at::empty_like(x);
     fake_quantize_into(x, qp, range, out);
@@ -137,6 +146,7 @@ at::Tensor fake_quantize(const at::Tensor& x, const QParams& qp, QRange range, i
     });
     return out;
   }
+  if (cuda_fast_path_ok(x)) return cuda::fake_quantize(x, scale, zp, range, ch_axis);
   const auto shape = broadcast_shape(x, ch_axis);
   const auto opts = x.options().dtype(at::kFloat).requires_grad(false);
   const auto s = scale.to(opts).reshape(shape);

@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "quant/cuda/device_ops.h"
 #include "quant/observers/pow_nonneg.h"
 #include "support/collective.h"
 
@@ -154,6 +155,34 @@ std::vector<double> score_candidates(const at::Tensor& x, const std::vector<Cand
   return score;
 }
 
+// The candidates whose blocked score lies within kNearTie of the best, in order.
+std::vector<int> near_best(const double* score, int steps) {
+  double best = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < steps; ++i) best = std::min(best, score[i]);
+  std::vector<int> band;
+  for (int i = 0; i < steps; ++i) {
+    if (!(score[i] > best * (1.0 + kNearTie))) band.push_back(i);
+  }
+  return band;
+}
+
+// The first strict minimum of the reference scores over the near-best band: the reference's own
+// float32 arithmetic (ATen's fake-quant and mean, on the CPU) decides every near-tie.
+RangeChoice choose_in_band(const at::Tensor& x, const std::vector<Candidate>& cands, const double* score, float xmin,
+                           float xmax, double p, const QScheme& scheme) {
+  const QRange r = scheme.range();
+  float best_ref = 1e10f;
+  RangeChoice choice{xmin, xmax, 0};
+  for (int i : near_best(score, static_cast<int>(cands.size()))) {
+    const float s = reference_score(x, cands[i], r, p);
+    if (s < best_ref) {
+      best_ref = s;
+      choice = {cands[i].min_val, cands[i].max_val, i};
+    }
+  }
+  return choice;
+}
+
 void check_p(double p) {
   if (!(p >= 1 && p <= 8)) throw QuantError(fmt::format("MSE search: p = {} not in [1, 8]", p));
 }
@@ -167,21 +196,7 @@ RangeChoice mse_search(const at::Tensor& x, float xmin, float xmax, int steps, d
   const auto score = score_candidates(x, cands, p, &nonzero_total);
   // All zeros: every score is 0 and the reference loop keeps its first candidate.
   if (nonzero_total == 0) return {cands.front().min_val, cands.front().max_val, 0};
-  double best = std::numeric_limits<double>::infinity();
-  for (double s : score) best = std::min(best, s);
-  // Re-score the near-best band with the reference arithmetic; first strict minimum wins.
-  const QRange r = scheme.range();
-  float best_ref = 1e10f;
-  RangeChoice choice{xmin, xmax, 0};
-  for (int i = 0; i < steps; ++i) {
-    if (score[i] > best * (1.0 + kNearTie)) continue;
-    const float s = reference_score(x, cands[i], r, p);
-    if (s < best_ref) {
-      best_ref = s;
-      choice = {cands[i].min_val, cands[i].max_val, i};
-    }
-  }
-  return choice;
+  return choose_in_band(x, cands, score.data(), xmin, xmax, p, scheme);
 }
 
 // The search over a batch split across a group: the same candidates (from the reduced extremes),
@@ -228,10 +243,65 @@ RangeChoice mse_search_grouped(const at::Tensor& x, float xmin, float xmax, int 
   return choice;
 }
 
+namespace {
+
+// The search on the GPU (CUDA builds): every candidate of every row scored by one kernel
+// (quant/cuda/kernels.h). Where one candidate lies within kNearTie of the best it is the CPU
+// path's choice too (a candidate kNearTie worse cannot win the reference re-score, whose float
+// sums differ from the blocked ones by ~1e-7); where several do, that row is re-scored on the CPU
+// exactly as the CPU path re-scores it, so the choice is the CPU's bit for bit.
+std::pair<at::Tensor, at::Tensor> mse_search_batch_cuda(const at::Tensor& x, double p, const QScheme& scheme) {
+  const auto xf = x.to(at::kFloat);
+  const auto rows = scheme.per_channel ? xf.transpose(0, scheme.ch_axis).contiguous().flatten(1)
+                                       : xf.contiguous().reshape({1, -1});
+  const int steps = scheme.per_channel ? kMseStepsPerChannel : kMseStepsPerTensor;
+  auto [lo_d, hi_d] = at::aminmax(rows, 1);
+  const auto lo = lo_d.cpu().contiguous(), hi = hi_d.cpu().contiguous();
+  const int64_t n = rows.size(0);
+  std::vector<std::vector<Candidate>> cands(n);
+  auto packed = at::empty({n, steps, 4}, at::kFloat);
+  float* pk = packed.data_ptr<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    cands[r] = candidates(lo.data_ptr<float>()[r], hi.data_ptr<float>()[r], steps, scheme);
+    for (int i = 0; i < steps; ++i) {
+      const Candidate& c = cands[r][i];
+      float* q = pk + (r * steps + i) * 4;
+      q[0] = c.inv, q[1] = c.scale, q[2] = c.lo, q[3] = c.hi;
+    }
+  }
+  const auto scores = cuda::lp_error_scores(rows, packed, p).contiguous();
+  at::Tensor rows_cpu;  // copied once, only when some row has a near-tie
+  auto out_lo = at::empty({n}, at::kFloat), out_hi = at::empty({n}, at::kFloat);
+  for (int64_t r = 0; r < n; ++r) {
+    const float xmin = lo.data_ptr<float>()[r], xmax = hi.data_ptr<float>()[r];
+    const double* score = scores.data_ptr<double>() + r * steps;
+    RangeChoice c{cands[r].front().min_val, cands[r].front().max_val, 0};  // all zeros: the CPU's shortcut
+    if (xmin != 0.0f || xmax != 0.0f) {
+      const auto band = near_best(score, steps);
+      // The reference loop starts from a best of 1e10: a mean error that large keeps its first
+      // range, so such rows are re-scored as well.
+      if (band.size() == 1 && score[band[0]] < 1e9 * static_cast<double>(rows.size(1))) {
+        c = {cands[r][band[0]].min_val, cands[r][band[0]].max_val, band[0]};
+      } else {
+        if (!rows_cpu.defined()) rows_cpu = rows.cpu();
+        c = choose_in_band(rows_cpu[r], cands[r], score, xmin, xmax, p, scheme);
+      }
+    }
+    out_lo.data_ptr<float>()[r] = c.min_val;
+    out_hi.data_ptr<float>()[r] = c.max_val;
+  }
+  if (!scheme.per_channel) return {out_lo[0].to(x.device()), out_hi[0].to(x.device())};
+  return {out_lo.to(x.device()), out_hi.to(x.device())};
+}
+
+}  // namespace
+
 std::pair<at::Tensor, at::Tensor> mse_search_batch(const at::Tensor& x_any, double p, const QScheme& scheme,
                                                    const support::Collective* group) {
-  // The blocked kernel runs on the CPU; a CUDA activation is copied once per batch (the search
-  // itself is what costs, not the copy).
+  check_p(p);
+  if (x_any.is_cuda() && cuda::kernels_built() && !support::grouped(group)) return mse_search_batch_cuda(x_any, p, scheme);
+  // A group's search sums its ranks' candidate scores over the collective on the CPU (its parts
+  // are copied once per batch: the search costs, not the copy).
   const auto x = x_any.device().is_cpu() ? x_any : x_any.to(at::kCPU);
   const auto device = x_any.device();
   auto on_device = [&](std::pair<at::Tensor, at::Tensor> r) {

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "quant/cuda/device_ops.h"
+
 namespace qsweep::quant::reconstruct {
 
 at::Tensor rectified_sigmoid(const at::Tensor& alpha) {
@@ -17,7 +19,7 @@ at::Tensor rectified_sigmoid(const at::Tensor& alpha) {
 at::Tensor alpha_for_rest(const at::Tensor& rest) { return -at::log((kZeta - kGamma) / (rest - kGamma) - 1.0); }
 
 LearnedRounding::LearnedRounding(const at::Tensor& weight, const QParams& qp, QRange range, int64_t ch_axis)
-    : range_(range) {
+    : range_(range), ch_axis_(ch_axis) {
   at::NoGradGuard no_grad;
   const auto w = weight.detach().to(at::kFloat);
   std::vector<int64_t> shape(w.dim(), 1);
@@ -42,7 +44,13 @@ at::Tensor LearnedRounding::compose(const at::Tensor& h) const {
   return (q - zero_point_) * scale_;
 }
 
-at::Tensor LearnedRounding::soft_weight() const { return compose(rectified_sigmoid(alpha_)); }
+// On a GPU the whole soft weight, value and gradient, is one fused kernel each (quant/cuda).
+at::Tensor LearnedRounding::soft_weight() const {
+  if (alpha_.is_cuda() && cuda::kernels_built() && alpha_.is_contiguous() && floor_.is_contiguous()) {
+    return cuda::adaround_soft_weight(floor_, alpha_, scale_, zero_point_, range_, ch_axis_);
+  }
+  return compose(rectified_sigmoid(alpha_));
+}
 
 at::Tensor LearnedRounding::hard_weight() const {
   at::NoGradGuard no_grad;

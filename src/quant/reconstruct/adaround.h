@@ -43,6 +43,7 @@ class LearnedRounding {
   at::Tensor floor_;  // ⌊W/s⌋, fixed: the weight itself is never trained
   at::Tensor scale_, zero_point_;  // broadcast along the channel axis, float32
   QRange range_;
+  int64_t ch_axis_;
   at::Tensor alpha_;
 };
 

@@ -159,7 +159,7 @@ void adaround_speed(const Options& opt, const c10::Device& dev) {
   quant::reconstruct::ForwardCache q_cache(qm.graph, calib, dev);
   const auto r = quant::reconstruct::reconstruct_unit(qm, fp_cache, q_cache, *unit, rc, gen);
   fmt::print("\n3. AdaRound on resnet50 layer1.0.conv1 (batch {}, {} iterations): {:.1f} it/s ({:.2f} ms/it)\n",
-             rc.batch_size, opt.adaround_iterations, opt.adaround_iterations / r.optimise_seconds,
+             rc.batch_size ? rc.batch_size : opt.calib_batch, opt.adaround_iterations, opt.adaround_iterations / r.optimise_seconds,
              1000.0 * r.optimise_seconds / opt.adaround_iterations);
 }
 

@@ -12,6 +12,9 @@ echo "install-cuda-libtorch: $(( $(date +%s) - start )) s"
 start=$(date +%s)
 scripts/build-cuda.sh
 echo "build-cuda: $(( $(date +%s) - start )) s"
-nm -C build-cuda/libqsweep_core.a | grep -q " U ncclCommInitRank" ||
-  { echo "test-cuda: dist/nccl_collective does not call NCCL in build-cuda" >&2; exit 1; }
+calls=$(nm -C build-cuda/libqsweep_core.a | grep -cE " U nccl(CommInitRank|AllReduce|Broadcast)$" || true)
+[[ $calls == 3 ]] || { echo "test-cuda: dist/nccl_collective does not call NCCL in build-cuda ($calls of 3)" >&2; exit 1; }
+echo "test-cuda: dist/nccl_collective calls ncclCommInitRank, ncclAllReduce, ncclBroadcast"
+# The GPU machine's one call, rehearsed on the CPU: every path, option and step it uses.
+tools/gpu_check.sh --dry-run
 ctest --test-dir build-cuda --output-on-failure

@@ -147,12 +147,7 @@ void adaround_speed(const Options& opt, const c10::Device& dev) {
   rc.cache_device = dev.str();
   const auto fp_graph = qm.graph.clone();
   const auto units = quant::reconstruct::partition(qm.graph, rc.pattern());
-  const quant::reconstruct::Unit* unit = nullptr;
-  for (const auto& u : units) {
-    for (int id : u.body) {
-      if (qm.graph.node(id).name == "layer1.0.conv1") unit = &u;
-    }
-  }
+  const auto* unit = quant::reconstruct::unit_holding(units, qm.graph, "layer1.0.conv1");
   if (!unit) throw std::runtime_error("gpu_bench: no AdaRound unit holds layer1.0.conv1");
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(rc.seed);
   quant::reconstruct::ForwardCache fp_cache(fp_graph, calib, dev);

@@ -67,12 +67,7 @@ void run(const Case& c, const std::string& algorithm, int64_t batches) {
   qm.set_mode(quant::Mode::kQuantize);
   const auto fp_graph = qm.graph.clone();
   const auto units = quant::reconstruct::partition(qm.graph, rc.pattern());
-  const quant::reconstruct::Unit* unit = nullptr;
-  for (const auto& u : units) {
-    for (int id : u.body) {
-      if (qm.graph.node(id).name == "layer1.0.conv1") unit = &u;
-    }
-  }
+  const auto* unit = quant::reconstruct::unit_holding(units, qm.graph, "layer1.0.conv1");
   if (!unit) throw std::runtime_error("no unit holds layer1.0.conv1");
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(rc.seed);
   quant::reconstruct::ForwardCache fp_cache(fp_graph, calibration, at::kCPU);

@@ -28,6 +28,12 @@ void add_compare_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_flag("--allow-missing", args->options.allow_missing,
                 "cells in only one file, or failed in one, do not fail the comparison");
+  cmd->add_option("--sort", args->options.sort,
+                  "table: the rendered table's order (backend, row, model); delta: largest |B - A| first, then\n"
+                  "cells missing or failed in one file")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"table", "delta"}));
+  cmd->add_flag("--only-diff", args->options.only_diff, "list only the cells whose B - A is not +0.00 (or is missing)");
   cmd->callback([args] {
     const results::ResultsStore a(args->a, results::ResultsStore::Mode::kReadOnly);
     const results::ResultsStore b(args->b, results::ResultsStore::Mode::kReadOnly);

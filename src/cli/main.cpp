@@ -4,11 +4,14 @@
 // ran but found failed tasks or differences.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "support/error.h"
+#include "support/strings.h"
 #include "support/version.h"
 
 namespace {
@@ -44,6 +47,17 @@ int main(int argc, char** argv) {
   qsweep::cli::add_show_command(app);
   qsweep::cli::add_compare_command(app);
   qsweep::cli::add_plot_command(app);
+  // CLI11 answers an unknown subcommand with "A subcommand is required"; name it, and the nearest
+  // known one, as the sweep-file reader does for keys.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+    if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      print_error("qsweep: error: ", (qsweep::unknown_name_message("subcommand", argv[1], names) +
+                                       "\n(qsweep --help says what each does)").c_str());
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -59,8 +59,12 @@ double sqnr_db(const at::Tensor& x, const at::Tensor& q) {
 }
 
 // Each quantizer's SQNR on one batch, in kQuantize mode. Runs after evaluation and only reads the
-// model (observers are off in kQuantize), so it cannot change any reported number.
-void measure_sqnr(quant::QuantizedModel& qm, const at::Tensor& batch, std::vector<QuantizerRecord>& records) {
+// model (observers are off in kQuantize), so it cannot change any reported number. A weight's
+// signal is the float weight the backend quantizes (BN-folded for TensorRT): `float_weights` by
+// node where reconstruction has since replaced the stored weight by its learned rounding (against
+// that rounded weight the quantizer is exact, and every AdaRound SQNR read +inf), else the stored one.
+void measure_sqnr(quant::QuantizedModel& qm, const at::Tensor& batch, const std::map<std::string, at::Tensor>& float_weights,
+                  std::vector<QuantizerRecord>& records) {
   at::NoGradGuard no_grad;
   std::map<std::string, double> by_name;
   auto options = qm.exec_options();
@@ -75,7 +79,8 @@ void measure_sqnr(quant::QuantizedModel& qm, const at::Tensor& batch, std::vecto
   for (const auto& w : qm.weights) {
     const auto& node = qm.graph.node(qm.graph.find(w.node));
     const auto& stored = qm.graph.param(node, "weight");
-    by_name[w.quantizer.name()] = sqnr_db(stored, weight(node, stored));
+    const auto f = float_weights.find(w.node);
+    by_name[w.quantizer.name()] = sqnr_db(f == float_weights.end() ? stored : f->second, weight(node, stored));
   }
   for (auto& r : records) {
     auto it = by_name.find(r.name);
@@ -209,7 +214,11 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskDat
   result.seconds["calibrate_activations"] = clock.lap();
   qm.calibrate_weights();
   result.seconds["calibrate_weights"] = clock.lap();
+  std::map<std::string, at::Tensor> float_weights;
   if (spec.reconstruction.algorithm != quant::reconstruct::Algorithm::kNone) {
+    for (const auto& w : qm.weights) {
+      float_weights[w.node] = qm.graph.param(qm.graph.node(qm.graph.find(w.node)), "weight").detach().clone();
+    }
     result.reconstruction =
         quant::reconstruct::reconstruct(qm, data.calibration_batches(), spec.reconstruction, {}, group);
     result.seconds["reconstruct"] = clock.lap();
@@ -219,7 +228,7 @@ TaskResult run_task(const graph::Graph& fp32, const TaskSpec& requested, TaskDat
   result.seconds["evaluate"] = clock.lap();
   for (const auto& a : qm.activations) result.quantizers.push_back(record(a, false));
   for (const auto& w : qm.weights) result.quantizers.push_back(record(w.quantizer, true));
-  measure_sqnr(qm, data.calibration_batches().front(), result.quantizers);
+  measure_sqnr(qm, data.calibration_batches().front(), float_weights, result.quantizers);
   result.seconds["measure_sqnr"] = clock.lap();
   if (spec.deploy_check && (group == nullptr || group->rank() == 0)) {
     result.deploy = deploy_check(qm, data);

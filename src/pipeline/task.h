@@ -88,7 +88,9 @@ struct QuantizerRecord {
   std::vector<float> min_val, max_val, scale;  // one entry per tensor, or per channel
   std::vector<int32_t> zero_point;
   // 10·log10(Σx² / Σ(x − q(x))²) of this quantizer on its own input, measured after calibration
-  // on the first calibration batch with every quantizer on (weights: the stored, BN-folded weight).
+  // on the first calibration batch with every quantizer on (weights: x is the float weight the
+  // backend quantizes, BN-folded for TensorRT, and q(x) the weight the model runs with, the learned
+  // rounding applied after AdaRound/BRECQ/QDrop).
   // +inf when the quantizer is exact; NaN when not measured (files written before it was stored).
   double sqnr_db = std::numeric_limits<double>::quiet_NaN();
 };

@@ -83,6 +83,7 @@ Anchors Anchors::load(const std::string& path) {
   check_keys(path, root, {"source", "dataset", "weights", "entries"}, "anchor file");
   Anchors a;
   a.sources_.push_back(scalar(path, root["source"], "source"));
+  a.files_.push_back(path);
   // Which data and weights the published numbers were measured on: a comparison is only
   // meaningful against results of the same dataset (render refuses others unless told).
   a.dataset_ = scalar(path, root["dataset"], "dataset");
@@ -132,6 +133,7 @@ void Anchors::merge(const Anchors& other) {
     }
   }
   sources_.insert(sources_.end(), other.sources_.begin(), other.sources_.end());
+  files_.insert(files_.end(), other.files_.begin(), other.files_.end());
 }
 
 std::optional<double> Anchors::find(const AnchorRow& row, const std::string& model) const {
@@ -153,9 +155,9 @@ std::string check_anchor_dataset(const Anchors& anchors, const std::string& resu
   const std::string ours = results_dataset.empty() ? "an unrecorded dataset" : "dataset '" + results_dataset + "'";
   if (!allow_cross) {
     throw AnchorError(fmt::format(
-        "{} holds results on {}, but the anchors are published numbers on '{}' ({}): they are not comparable. "
-        "Pass --cross-dataset to print them side by side anyway, labelled as such",
-        results_path, ours, anchors.dataset(), anchors.weights()));
+        "{} holds results on {}, but the anchors of {} are published numbers on '{}' ({}): they are not "
+        "comparable. Pass --cross-dataset to print them side by side anyway, labelled as such",
+        results_path, ours, join(anchors.files()), anchors.dataset(), anchors.weights()));
   }
   return fmt::format("results on {} beside published numbers on '{}' ({}): different datasets, the deltas are not "
                      "a reproduction check",

@@ -45,8 +45,9 @@ class Anchors {
 
   std::optional<double> find(const AnchorRow& row, const std::string& model) const;
   size_t size() const { return entries_.size(); }
-  // The `source` line of each loaded file.
+  // The `source` line of each loaded file, and the files' paths.
   const std::vector<std::string>& sources() const { return sources_; }
+  const std::vector<std::string>& files() const { return files_; }
   // The dataset the published numbers are on ("imagenet"), and the weights they used.
   const std::string& dataset() const { return dataset_; }
   const std::string& weights() const { return weights_; }
@@ -59,7 +60,7 @@ class Anchors {
     std::string where;  // file:line:col
   };
   std::map<Key, Entry> entries_;
-  std::vector<std::string> sources_;
+  std::vector<std::string> sources_, files_;
   std::string dataset_, weights_;
 };
 

@@ -3,12 +3,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <set>
 
 #include "results/labels.h"
+#include "results/results_error.h"
+#include "results/table.h"
 #include "results/row_fields.h"
 #include "support/strings.h"
 
@@ -118,6 +122,11 @@ Comparison compare_results(const ResultsStore& a, const ResultsStore& b) {
       c.cells[it->second].b = row;
     }
   }
+  std::vector<TaskCell> cells;
+  for (const auto& cell : c.cells) cells.push_back(cell.a ? cell.a->cell() : cell.b->cell());
+  std::vector<ComparedCell> ordered;
+  for (size_t i : table_order(cells)) ordered.push_back(std::move(c.cells[i]));
+  c.cells = std::move(ordered);
   provenance_differences(a, b, c.provenance);
   return c;
 }
@@ -134,16 +143,47 @@ std::vector<const ComparedCell*> failing_cells(const Comparison& c, const Compar
 
 bool comparison_passes(const Comparison& c, const CompareOptions& o) { return failing_cells(c, o).empty(); }
 
+namespace {
+
+// |B − A| as printed (two decimals), or +inf for a cell missing or failed in one file.
+double shown_gap(const ComparedCell& cell) {
+  const auto d = cell.delta();
+  return d ? std::round(std::fabs(*d) * 100) / 100 : std::numeric_limits<double>::infinity();
+}
+
+std::vector<const ComparedCell*> listed_cells(const Comparison& c, const CompareOptions& o) {
+  std::vector<const ComparedCell*> out;
+  for (const auto& cell : c.cells) {
+    if (!o.only_diff || shown_gap(cell) > 0) out.push_back(&cell);
+  }
+  if (o.sort == "delta") {
+    // Missing cells first would bury the numbers: finite gaps, largest first, then the rest.
+    std::stable_sort(out.begin(), out.end(), [](const ComparedCell* a, const ComparedCell* b) {
+      const double ga = shown_gap(*a), gb = shown_gap(*b);
+      const bool fa = std::isfinite(ga), fb = std::isfinite(gb);
+      if (fa != fb) return fa;
+      return ga > gb;
+    });
+  } else if (o.sort != "table") {
+    throw ResultsError("compare: --sort is 'table' or 'delta', not '" + o.sort + "'");
+  }
+  return out;
+}
+
+}  // namespace
+
 void print_comparison(const Comparison& c, const CompareOptions& o, std::ostream& out) {
   const auto failing = failing_cells(c, o);
   const std::set<const ComparedCell*> bad(failing.begin(), failing.end());
+  const auto listed = listed_cells(c, o);
   size_t width = 4;
-  for (const auto& cell : c.cells) width = std::max(width, cell.label.size());
+  for (const auto* cell : listed) width = std::max(width, cell->label.size());
   out << fmt::format("A: {}\nB: {}\n\n{:<{}}  {:>8}  {:>8}  {:>7}\n", c.a_path, c.b_path, "cell", width, "A top-1",
                      "B top-1", "B - A");
   std::map<std::string, int> seen;
   for (const auto& cell : c.cells) seen[cell.label]++;
-  for (const auto& cell : c.cells) {
+  for (const auto* listed_cell : listed) {
+    const ComparedCell& cell = *listed_cell;
     const auto d = cell.delta();
     std::string note = bad.count(&cell) ? "  <-- " : "";
     if (bad.count(&cell)) {
@@ -163,7 +203,11 @@ void print_comparison(const Comparison& c, const CompareOptions& o, std::ostream
     else if (cell.a) only_a++;
     else only_b++;
   }
-  out << fmt::format("\n{} cells in both, {} only in A, {} only in B; {} beyond the limits (max |delta| {}{})\n", both,
+  out << "\n";
+  if (listed.size() < c.cells.size()) {
+    out << fmt::format("({} cells with B - A = +0.00 not listed: --only-diff)\n", c.cells.size() - listed.size());
+  }
+  out << fmt::format("{} cells in both, {} only in A, {} only in B; {} beyond the limits (max |delta| {}{})\n", both,
                      only_a, only_b, failing.size(), o.max_delta, o.allow_missing ? ", missing cells allowed" : "");
   if (c.provenance.empty()) {
     out << "provenance: same commits, LibTorch, dataset, weights and data\n";

@@ -28,13 +28,18 @@ struct ComparedCell {
 
 struct Comparison {
   std::string a_path, b_path;
-  std::vector<ComparedCell> cells;       // A's order, then cells only in B
+  std::vector<ComparedCell> cells;       // the table's order (backend, row, model): table_order
   std::vector<std::string> provenance;   // one line per difference ("git commit: A 1a2b… | B 3c4d…")
 };
 
 struct CompareOptions {
   double max_delta = 0;       // |B − A| above this fails
   bool allow_missing = false; // cells in only one file (or failed in one) do not fail
+  // How print_comparison lists the cells: "table" (the table's order) or "delta" (largest |B − A|
+  // first, then cells missing or failed in one file, then the table's order); `only_diff` leaves
+  // out the cells whose printed B − A is +0.00. Neither changes what passes.
+  std::string sort = "table";
+  bool only_diff = false;
 };
 
 Comparison compare_results(const ResultsStore& a, const ResultsStore& b);

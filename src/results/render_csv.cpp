@@ -5,7 +5,8 @@
 //
 // With anchors each model has three columns: <model>,<model>_published,<model>_delta; with
 // --deploy two more: <model>_int (integer top-1, or "refused") and <model>_int_gap (integer −
-// simulated). A missing value is "-" (pandas: read_csv(path, na_values="-")).
+// simulated). A missing value is "-" (pandas: read_csv(path, na_values="-")). Nothing but the
+// header and the rows: warnings go to stderr.
 #include <ostream>
 #include <string>
 
@@ -21,7 +22,8 @@ class CsvRenderer final : public Renderer {
 
   void begin(const RenderContext& context) override {
     context_ = context;
-    if (!context.warning.empty()) out_ << "# warning: " << context.warning << "\n";  // pandas: comment="#"
+    // A warning (anchors of another dataset) is not written here: CSV is data, and a comment line
+    // is read as a row by pandas' read_csv; `qsweep render` prints it on stderr.
     std::vector<std::string> header = {"W_calibration", "A_calibration", "Backend", "wbit", "abit"};
     for (const auto& m : context.models) {
       header.push_back(m);

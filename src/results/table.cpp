@@ -51,6 +51,22 @@ void add_unique(std::vector<T>& v, const T& x) {
 
 }  // namespace
 
+std::vector<size_t> table_order(const std::vector<TaskCell>& cells) {
+  std::vector<std::string> seen_models, seen_backends;
+  std::vector<RowKey> seen_rows;
+  using Rank = std::tuple<size_t, size_t, size_t>;
+  std::vector<Rank> ranks;
+  for (const auto& c : cells) {
+    ranks.emplace_back(rank_of(c.backend, backend_keys(), seen_backends),
+                       rank_of(RowKey{c.w_calib, c.a_calib, c.wbit, c.abit, c.layers}, known_rows(), seen_rows),
+                       rank_of(c.model, table_models(), seen_models));
+  }
+  std::vector<size_t> order(cells.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ranks[a] < ranks[b]; });
+  return order;
+}
+
 ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan, const Anchors* anchors,
                          bool deploy) {
   // Every cell named by the plan or the rows, in order of appearance.

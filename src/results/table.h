@@ -52,6 +52,10 @@ struct ResultsTable {
   std::vector<std::vector<TableRow>> backends;  // one table per backend, never empty
 };
 
+// Indices of `cells` in the table's reading order: backend, then row, then model (column), each
+// ranked as build_table ranks it; equal cells keep their order. `qsweep compare` lists by it.
+std::vector<size_t> table_order(const std::vector<TaskCell>& cells);
+
 // `deploy`: fill the cells' integer top-1 and gap from rows checked in integer arithmetic.
 ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan,
                          const Anchors* anchors = nullptr, bool deploy = false);

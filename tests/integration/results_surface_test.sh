@@ -16,6 +16,9 @@ expect_rc() { local want=$1; shift; set +e; "$@" >"$work/out" 2>&1; local rc=$?;
 q --version >"$work/version"
 grep -q "^qsweep .* (commit " "$work/version" || fail "--version"
 expect_rc 1 q no-such-command
+grep -q "unknown subcommand 'no-such-command'" "$work/out" || { cat "$work/out"; fail "an unknown subcommand is not named"; }
+expect_rc 1 q rendr results.h5
+grep -q "unknown subcommand 'rendr'; did you mean 'render'?" "$work/out" || { cat "$work/out"; fail "no suggestion for 'rendr'"; }
 expect_rc 1 q render
 expect_rc 1 q run "$work/s.yaml" --threads 0
 grep -q "threads" "$work/out" || fail "--threads 0 is not named"
@@ -91,6 +94,15 @@ grep -q "matches 3 tasks" "$work/out" || fail "an ambiguous --cell is not refuse
 cp "$work/r.h5" "$work/r2.h5"
 q compare "$work/r.h5" "$work/r2.h5" >"$work/cmp" || { cat "$work/cmp"; fail "compare of a copy"; }
 grep -q "6 cells in both, 0 only in A, 0 only in B; 0 beyond" "$work/cmp" || { cat "$work/cmp"; fail "compare counts"; }
+# Listed in the table's order (backend, row, model), not in the file's (issue 28).
+# listed FILE: the cell labels of a compare listing, ';'-joined (the words before the first number).
+listed() {
+  awk '/^cell /{on=1; next} on && NF==0{exit}
+       on{l=""; for(i=1;i<=NF;i++){ if ($i ~ /^[-+]?[0-9.]+$/ || $i=="-" || $i=="failed") break; l=l (l?" ":"") $i }; print l}' \
+    "$1" | tr '\n' ';'
+}
+[[ $(listed "$work/cmp") == "resnet18 Academic FP32;mobilenetv2_1.0 Academic FP32;resnet18 Academic MinMax/EMAMinMax W8A8;mobilenetv2_1.0 Academic MinMax/EMAMinMax W8A8;resnet18 Academic MSE/EMAMSE W4A8;mobilenetv2_1.0 Academic MSE/EMAMSE W4A8;" ]] ||
+  { cat "$work/cmp"; fail "compare does not list the cells in the table's order"; }
 "$PY" - "$work/r2.h5" <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "r+") as f:
@@ -104,6 +116,11 @@ PY
 expect_rc 3 q compare "$work/r.h5" "$work/r2.h5"
 grep -q "mobilenetv2_1.0 Academic MinMax/EMAMinMax W8A8 .* +0.30  <-- |delta| > 0" "$work/out" || { cat "$work/out"; fail "changed cell not named"; }
 expect_rc 0 q compare "$work/r.h5" "$work/r2.h5" --max-delta 0.3
+expect_rc 3 q compare "$work/r.h5" "$work/r2.h5" --only-diff
+[[ $(listed "$work/out") == "mobilenetv2_1.0 Academic MinMax/EMAMinMax W8A8;" ]] || { cat "$work/out"; fail "--only-diff"; }
+grep -q "(5 cells with B - A = +0.00 not listed: --only-diff)" "$work/out" || { cat "$work/out"; fail "--only-diff count"; }
+expect_rc 3 q compare "$work/r.h5" "$work/r2.h5" --sort delta
+[[ $(listed "$work/out") == "mobilenetv2_1.0 Academic MinMax/EMAMinMax W8A8;"* ]] || { cat "$work/out"; fail "--sort delta"; }
 
 # plot: SVGs that parse.
 q plot "$work/r.h5" --out-dir "$work/plots" >"$work/plots.txt"
@@ -127,6 +144,18 @@ expect_rc 2 q render "$work/r.h5" --anchors "$REPO/sweeps/anchors/mqbench_v0.0.5
 grep -q "not comparable" "$work/out" || fail "cross-dataset anchors not refused"
 q render "$work/r.h5" --cross-dataset --anchors "$REPO/sweeps/anchors/mqbench_v0.0.5_academic.yaml" >"$work/t.rst" 2>/dev/null
 head -1 "$work/t.rst" | grep -q "^.. warning:: results on dataset 'fashion-mnist'" || fail "cross-dataset table not labelled"
+# CSV is data: the warning goes to stderr alone, so pandas' documented read gives the table (issue
+# 28: a '# warning' first line made it a 12x2 frame of junk without an error).
+q render "$work/r.h5" --format csv --cross-dataset --anchors "$REPO/sweeps/anchors/mqbench_v0.0.5_academic.yaml" \
+  >"$work/t.csv" 2>"$work/t.err"
+grep -q "^qsweep: warning: results on dataset 'fashion-mnist'" "$work/t.err" || fail "no cross-dataset warning on stderr"
+head -1 "$work/t.csv" | grep -q "^W_calibration,A_calibration,Backend,wbit,abit," || fail "the csv does not start with its header"
+"$PY" - "$work/t.csv" <<'PY' || fail "pandas does not read the cross-dataset csv as its table"
+import sys, pandas as pd
+t = pd.read_csv(sys.argv[1], na_values="-")
+assert list(t.columns[:5]) == ["W_calibration", "A_calibration", "Backend", "wbit", "abit"], list(t.columns)
+assert "resnet18_published" in t.columns and len(t) >= 3, t.shape
+PY
 
 # plan without data: every missing input at once, with file:line and a hint; --resolve needs them.
 sed -e "s|$FIX/shards/val.h5|\"\${QSWEEP_SURELY_UNSET}/val.h5\"|" -e "s|models/demo/resnet18.pth|models/demo/nope.pth|" \

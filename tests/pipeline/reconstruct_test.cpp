@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <chrono>
 #include <cstdio>
 
@@ -109,6 +111,29 @@ TEST(Reconstruct, AdaRoundBeatsNaiveMseAtW2A4) {
   EXPECT_GT(acc[0], naive + 1.0);
   EXPECT_GT(acc[1], naive);
   EXPECT_GT(acc[2], naive);
+}
+
+// Issue 28: every AdaRound weight SQNR read +inf (it was measured against the rounded weight).
+// Against the float weight, a learned 4-bit rounding is finite and close to the MSE rounding's.
+TEST(Reconstruct, WeightSqnrIsMeasuredAgainstTheFloatWeight) {
+  auto& t = trained();
+  auto naive_spec = spec("mse", 4, 8, 0);
+  naive_spec.calib.w_p = naive_spec.calib.a_p = 2.4;
+  const auto naive = run_task(t.g, naive_spec, *t.data, &t.stats);
+  const auto ada = run_task(t.g, spec("adaround", 4, 8, 5), *t.data, &t.stats);
+  ASSERT_EQ(naive.quantizers.size(), ada.quantizers.size());
+  int four_bit = 0;
+  for (size_t i = 0; i < ada.quantizers.size(); ++i) {
+    const auto& a = ada.quantizers[i];
+    const auto& n = naive.quantizers[i];
+    if (!a.is_weight) continue;
+    ASSERT_EQ(a.name, n.name);
+    EXPECT_TRUE(std::isfinite(a.sqnr_db)) << a.name;
+    if (a.bits != 4) continue;
+    ++four_bit;
+    EXPECT_NEAR(a.sqnr_db, n.sqnr_db, 3.0) << a.name;
+  }
+  EXPECT_GT(four_bit, 10);
 }
 
 TEST(Reconstruct, SameSeedGivesIdenticalResults) {

@@ -161,6 +161,15 @@ Pattern pattern_from_name(const std::string& name) {
   throw QuantError(fmt::format("unknown reconstruction pattern '{}'; expected layer or block", name));
 }
 
+const Unit* unit_holding(const std::vector<Unit>& units, const graph::Graph& g, const std::string& node_name) {
+  for (const auto& u : units) {
+    for (int id : u.body) {
+      if (g.node(id).name == node_name) return &u;
+    }
+  }
+  return nullptr;
+}
+
 std::vector<Unit> partition(const graph::Graph& g, Pattern pattern) {
   const Walker walk(g);
   std::vector<bool> checked(g.nodes.size(), false);

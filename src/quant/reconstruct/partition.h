@@ -40,6 +40,9 @@ struct Unit {
 };
 
 std::vector<Unit> partition(const graph::Graph& g, Pattern pattern);
+// The unit whose body computes the node named `node_name`, or null (benchmarks pick a unit by a
+// layer's name).
+const Unit* unit_holding(const std::vector<Unit>& units, const graph::Graph& g, const std::string& node_name);
 
 // Node names of one unit's body: "conv1 bn1 relu maxpool maxpool_post_act_fake_quantizer".
 std::vector<std::string> unit_node_names(const graph::Graph& g, const Unit& u);

@@ -30,7 +30,10 @@ void check_launch(int rc, const char* what) {
 
 void check_input(const at::Tensor& x, const char* what) {
   if (!x.defined() || !x.is_cuda() || x.scalar_type() != at::kFloat || !x.is_contiguous()) {
-    throw QuantError(fmt::format("{}: needs a contiguous float32 CUDA tensor", what));
+    throw QuantError(x.defined() ? fmt::format("{}: needs a contiguous float32 CUDA tensor, got a {}{} {} tensor", what,
+                                               x.is_contiguous() ? "" : "non-contiguous ", c10::toString(x.scalar_type()),
+                                               x.device().str())
+                                 : fmt::format("{}: needs a contiguous float32 CUDA tensor, got an undefined one", what));
   }
 }
 

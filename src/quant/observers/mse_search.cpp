@@ -217,16 +217,12 @@ RangeChoice mse_search_grouped(const at::Tensor& x, float xmin, float xmax, int 
   const double* score = sums.data_ptr<double>();
   const double numel = score[steps + 1];
   if (score[steps] == 0) return {cands.front().min_val, cands.front().max_val, 0};
-  double best = std::numeric_limits<double>::infinity();
-  for (int i = 0; i < steps; ++i) best = std::min(best, score[i]);
   const QRange r = scheme.range();
-  std::vector<int> band;
+  const std::vector<int> band = near_best(score, steps);
   std::vector<double> part;
-  for (int i = 0; i < steps; ++i) {
-    if (score[i] > best * (1.0 + kNearTie)) continue;
+  for (int i : band) {
     const int64_t zp = static_cast<int64_t>(r.qmin - static_cast<int64_t>(cands[i].lo));
     const auto xq = at::fake_quantize_per_tensor_affine(x, cands[i].scale, zp, r.qmin, r.qmax);
-    band.push_back(i);
     part.push_back((xq - x).abs().pow(p).sum(at::kDouble).item<double>());
   }
   auto band_sums = at::tensor(part, at::kDouble);

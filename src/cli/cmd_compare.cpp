@@ -21,8 +21,8 @@ void add_compare_command(CLI::App& app) {
       "differences (commits, LibTorch, dataset, weights, data). Cells match by model, backend, calibrators, bits\n"
       "and resolved options, not by task id. Exit code 3 when a |B - A| exceeds --max-delta or a cell is missing\n"
       "or failed in one file (unless --allow-missing); 0 otherwise.");
-  cmd->add_option("a", args->a, "first results file (the reference)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("b", args->b, "second results file")->required()->check(CLI::ExistingFile);
+  input_file(cmd->add_option("a", args->a, "first results file (the reference)")->required(), "a results file written by `qsweep run`");
+  input_file(cmd->add_option("b", args->b, "second results file")->required(), "a results file written by `qsweep run`");
   cmd->add_option("--max-delta", args->options.max_delta, "largest |B - A| in top-1 points that still passes")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
@@ -39,7 +39,7 @@ void add_compare_command(CLI::App& app) {
     const results::ResultsStore b(args->b, results::ResultsStore::Mode::kReadOnly);
     const auto c = results::compare_results(a, b);
     results::print_comparison(c, args->options, std::cout);
-    if (!results::comparison_passes(c, args->options)) throw ExitCode{3};
+    if (!results::comparison_passes(c, args->options)) throw ExitCode{Exit::kFound};
   });
 }
 

@@ -13,6 +13,7 @@
 #include "pipeline/calibrators.h"
 #include "quant/backend.h"
 #include "quant/observer.h"
+#include "support/error.h"
 #include "support/strings.h"
 #include "sweep/cell_runner.h"
 
@@ -90,7 +91,7 @@ void print_deploy(const pipeline::DeployResult& d, const pipeline::Accuracy& sim
   }
 }
 
-void validate(const EvalArgs& a) {
+void check_names(const EvalArgs& a) {
   (void)models::model_info(a.model);
   (void)quant::backend(a.cell.backend);
   const bool fp32 = a.cell.w_calib == "none";
@@ -105,8 +106,20 @@ void validate(const EvalArgs& a) {
   }
 }
 
+// Every name and combination comes from the command line: an unknown model or a bad pairing is a
+// usage error (exit 1), found before any file is read.
+void validate(const EvalArgs& a) {
+  try {
+    check_names(a);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 void run(EvalArgs a) {
-  validate(a);  // every name and combination before any file is read
+  validate(a);
   sweep::SweepSpec spec;
   spec.name = "eval";
   spec.path = "<command line>";
@@ -145,11 +158,11 @@ void add_eval_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "Run one PTQ task (calibrate, quantize, evaluate) without MPI");
   auto bits = CLI::Range(2, 8) | CLI::IsMember({32});
   cmd->add_option("--model", a->model, "architecture (see `qsweep inspect-model --help`)")->capture_default_str();
-  cmd->add_option("--weights", a->weights, "checkpoint (.pth/.pth.tar, torchvision/BRECQ/pycls names)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--eval", a->eval, "evaluation shard (qsweep prepare … → val.h5)")->required()->check(CLI::ExistingFile);
-  cmd->add_option("--calibration", a->calibration, "calibration shard (calib.h5)")->required()->check(CLI::ExistingFile);
+  input_file(cmd->add_option("--weights", a->weights, "checkpoint (.pth/.pth.tar, torchvision/BRECQ/pycls names)")
+                 ->required(),
+             "a checkpoint");
+  input_file(cmd->add_option("--eval", a->eval, "evaluation shard (qsweep prepare … → val.h5)")->required(), "a shard");
+  input_file(cmd->add_option("--calibration", a->calibration, "calibration shard (calib.h5)")->required(), "a shard");
   cmd->add_option("--backend", a->cell.backend, "academic | tensorrt")->capture_default_str();
   cmd->add_option("--w-calib", a->cell.w_calib, "weight observer (`qsweep observers`), adaround | brecq | qdrop, or none for FP32")->capture_default_str();
   cmd->add_option("--a-calib", a->cell.a_calib, "activation observer, none for FP32")->capture_default_str();

@@ -21,7 +21,7 @@ void add_export_command(CLI::App& app) {
       "Export a results file as a tidy table: one row per task with every field and its resolved configuration\n"
       "(config.* columns), or with --quantizers one row per quantizer channel (long form). results/README.md\n"
       "has the pandas recipes.");
-  cmd->add_option("results", a->results, "results file written by `qsweep run`")->required()->check(CLI::ExistingFile);
+  input_file(cmd->add_option("results", a->results, "results file written by `qsweep run`")->required(), "a results file written by `qsweep run`");
   cmd->add_option("--format", a->format, "csv (RFC 4180, header row) or jsonl (one JSON object per line)")
       ->capture_default_str()
       ->check(CLI::IsMember(results::export_format_names()));

@@ -13,6 +13,7 @@
 #include "quant/placement.h"
 #include "quant/quantized_model.h"
 #include "quant/reconstruct/partition.h"
+#include "support/error.h"
 
 namespace qsweep::cli {
 
@@ -49,6 +50,12 @@ void add_inspect_model_command(CLI::App& app) {
   cmd->add_option("--wbit", args->wbit, "weight bits for --passes")->capture_default_str()->check(CLI::Range(2, 8));
   cmd->add_option("--abit", args->abit, "activation bits for --passes")->capture_default_str()->check(CLI::Range(2, 8));
   cmd->callback([args] {
+    try {  // names typed on the command line: an unknown one is a usage error (exit 1)
+      (void)models::model_info(args->name);
+      (void)quant::backend(args->backend);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
     auto g = models::build_model(args->name, args->options);
     if (args->passes) {
       const auto& policy = quant::backend(args->backend);

@@ -51,10 +51,10 @@ void add_plot_command(CLI::App& app) {
       "Plot a results file as SVG: <name>_accuracy.svg (top-1 vs bit width, one panel per model, a line per\n"
       "backend and calibrator pair, FP32 dashed) and, with --anchors, <name>_vs_anchors.svg (ours - published\n"
       "per cell). Prints the paths it wrote.");
-  cmd->add_option("results", a->results, "results file written by `qsweep run`")->required()->check(CLI::ExistingFile);
+  input_file(cmd->add_option("results", a->results, "results file written by `qsweep run`")->required(), "a results file written by `qsweep run`");
   cmd->add_option("--out-dir", a->out_dir, "folder for the plots (default: the results file's folder)");
-  cmd->add_option("--anchors", a->anchors, "anchor file(s) with published numbers (sweeps/anchors/*.yaml)")
-      ->check(CLI::ExistingFile);
+  input_file(cmd->add_option("--anchors", a->anchors, "anchor file(s) with published numbers (sweeps/anchors/*.yaml)"),
+             "an anchor file (sweeps/anchors/*.yaml)");
   cmd->add_flag("--cross-dataset", a->cross_dataset,
                 "allow anchors of another dataset than the results' (the plot then carries a red warning)");
   cmd->add_flag("--png", a->png, "also write PNG copies (needs rsvg-convert from librsvg2-bin)");

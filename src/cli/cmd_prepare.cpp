@@ -31,8 +31,8 @@ void add_prepare_command(CLI::App& app) {
   auto* f = cmd->add_subcommand("fashion-mnist",
                                 "Fashion-MNIST idx files -> val.h5 (10 000 test), calib.h5 (seeded train subset), "
                                 "train.h5 (60 000); 28x28 zero-padded to 32x32");
-  f->add_option("--root", fm->root, "folder with the idx .gz files (Debian's dataset-fashion-mnist)")
-      ->check(CLI::ExistingDirectory)
+  input_folder(f->add_option("--root", fm->root, "folder with the idx .gz files (Debian's dataset-fashion-mnist)"),
+               "the Fashion-MNIST idx folder")
       ->capture_default_str();
   f->add_option("--out", fm->out, "output folder for the shards")->required();
   f->add_option("--calib", fm->calib_count, "calibration images drawn from the train split")
@@ -48,9 +48,8 @@ void add_prepare_command(CLI::App& app) {
   auto* i = cmd->add_subcommand("imagenet",
                                 "ImageNet folders -> val.h5 (val/, Resize(256)+CenterCrop(224)) and calib.h5 "
                                 "(train/, RandomResizedCrop(224)+flip, seeded); run under mpirun to split the work");
-  i->add_option("--root", in->root, "folder holding val/<wnid>/*.JPEG and train/<wnid>/*.JPEG")
-      ->required()
-      ->check(CLI::ExistingDirectory);
+  input_folder(i->add_option("--root", in->root, "folder holding val/<wnid>/*.JPEG and train/<wnid>/*.JPEG")->required(),
+               "an ImageNet folder with val/ and train/");
   i->add_option("--out", in->out, "output folder for the shards")->required();
   i->add_option("--calib", in->calib_count, "calibration images drawn from train/ (0: no calibration shard)")
       ->check(CLI::NonNegativeNumber)

@@ -75,8 +75,8 @@ void add_quant_error_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "quant-error",
       "Calibrate each observer on Fashion-MNIST images and report range, scale, zero point and SQNR per bit width");
-  cmd->add_option("--root", args->root, "folder with Debian's dataset-fashion-mnist idx .gz files")
-      ->check(CLI::ExistingDirectory)
+  input_folder(cmd->add_option("--root", args->root, "folder with Debian's dataset-fashion-mnist idx .gz files"),
+               "the Fashion-MNIST idx folder")
       ->capture_default_str();
   cmd->add_option("--observers", args->observers, "observer names, comma-separated (default: all; see `qsweep observers`)")->delimiter(',');
   cmd->add_option("--bits", args->bits, "bit widths to report (comma-separated)")

@@ -112,10 +112,9 @@ void add_train_command(CLI::App& app) {
   a->config.progress_every = 100;
   auto* cmd = app.add_subcommand("train", "Train a zoo model on a prepared train split (the demo zoo's recipe)");
   cmd->add_option("--model", a->model, "architecture (qsweep inspect-model --help)")->required();
-  cmd->add_option("--train", a->train, "train shard (qsweep prepare fashion-mnist → train.h5)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--eval", a->eval, "evaluation shard: report test accuracy in the recipe")->check(CLI::ExistingFile);
+  input_file(cmd->add_option("--train", a->train, "train shard (qsweep prepare fashion-mnist → train.h5)")->required(),
+             "a shard");
+  input_file(cmd->add_option("--eval", a->eval, "evaluation shard: report test accuracy in the recipe"), "a shard");
   cmd->add_option("--out", a->out, "weights file to write (.pth; recipe at <out>.json)")->required();
   add_model_options(cmd, a->options);
   cmd->add_option("--epochs", a->config.epochs, "passes over the split")->check(CLI::PositiveNumber)->capture_default_str();

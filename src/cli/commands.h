@@ -1,6 +1,8 @@
 // Each `qsweep` subcommand registers itself on the root CLI11 app; the callbacks do the work.
-// Only src/cli maps exceptions to exit codes (STYLE rule 13).
+// Only src/cli/exit_codes.cpp maps exceptions to exit codes (STYLE rule 13).
 #pragma once
+
+#include "cli/exit_codes.h"
 
 namespace CLI {
 class App;
@@ -10,12 +12,6 @@ struct ModelOptions;
 }
 
 namespace qsweep::cli {
-
-// Thrown by a command that finished its work but must report a non-zero status (e.g. 3: a sweep
-// with failed tasks).
-struct ExitCode {
-  int code;
-};
 
 // --num-classes, --in-channels, --width, --small-input (range-checked) for a command that builds a model.
 void add_model_options(CLI::App* cmd, models::ModelOptions& options);

@@ -1,7 +1,5 @@
 // qsweep: post-training-quantization sweeps. `qsweep --help` lists the subcommands; each has
-// its own --help. Exit codes: 0 success, 1 usage error (CLI11's own codes, 105-109, are mapped to
-// 1 so scripts see the documented value), 2 bad input or failed work, 3 a sweep or comparison that
-// ran but found failed tasks or differences.
+// its own --help. Exit codes: cli/exit_codes.h (0 done, 1 usage, 2 bad input, 3 found failures).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -14,18 +12,6 @@
 #include "support/strings.h"
 #include "support/version.h"
 
-namespace {
-
-// One write per message: under mpirun every rank's stderr reaches one terminal, and a message
-// written in pieces interleaves with another rank's ("qsweep: error: qsweep: error: rank 1: …").
-void print_error(const char* prefix, const char* what) {
-  const std::string line = std::string(prefix) + what + "\n";
-  std::fwrite(line.data(), 1, line.size(), stderr);
-  std::fflush(stderr);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{
       "qsweep — distributed post-training-quantization benchmarks of image classifiers.\n"
@@ -33,6 +19,11 @@ int main(int argc, char** argv) {
       "activations, Academic and TensorRT backends) on LibTorch, on one machine or a cluster.",
       "qsweep"};
   app.require_subcommand(1);
+  app.footer(
+      "Exit codes (every subcommand): 0 done; 1 the command line alone is wrong (unknown flag, missing argument,\n"
+      "a value out of range or that does not parse, --set/--filter/--cell included); 2 an input is wrong or the work\n"
+      "could not be done (a missing or malformed file, a --filter or --cell that matches nothing in it); 3 the work\n"
+      "ran and found failed tasks or differences.");
   app.set_version_flag("--version", [] { return qsweep::version_line(); }, "Print the qsweep version, git commit and LibTorch build, then exit");
   qsweep::cli::add_version_command(app);
   qsweep::cli::add_observers_command(app);
@@ -53,24 +44,18 @@ int main(int argc, char** argv) {
     std::vector<std::string> names;
     for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
-      print_error("qsweep: error: ", (qsweep::unknown_name_message("subcommand", argv[1], names) +
-                                       "\n(qsweep --help says what each does)").c_str());
-      return 1;
+      try {
+        throw qsweep::UsageError(qsweep::unknown_name_message("subcommand", argv[1], names) +
+                                 "\n(qsweep --help says what each does)");
+      } catch (...) {
+        return qsweep::cli::exit_status_of_current_exception(app);
+      }
     }
   }
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // --help and --version are "errors" with code 0; every other parse error is a usage error.
-    return app.exit(e) == 0 ? 0 : 1;
-  } catch (const qsweep::cli::ExitCode& e) {
-    return e.code;
-  } catch (const qsweep::Error& e) {
-    print_error("qsweep: error: ", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    print_error("qsweep: internal error: ", e.what());
-    return 2;
+  } catch (...) {
+    return qsweep::cli::exit_status_of_current_exception(app);
   }
   return 0;
 }

@@ -15,9 +15,11 @@
 
 namespace qsweep {
 
-class CellFilterError : public Error {
+// A filter that does not parse is a command-line error (exit 1); one that parses but selects
+// nothing in a file is the file's (the caller throws its own error, exit 2).
+class CellFilterError : public UsageError {
  public:
-  using Error::Error;
+  using UsageError::UsageError;
 };
 
 class CellFilter {

@@ -534,8 +534,9 @@ SweepSpec parse_sweep(const std::string& text, const std::string& path) {
 
 const std::vector<std::string>& option_keys() { return kOptionKeys; }
 
-void apply_overrides(SweepSpec& spec, const std::vector<std::string>& assignments) {
-  if (assignments.empty()) return;
+namespace {
+
+void apply_overrides_or_throw(SweepSpec& spec, const std::vector<std::string>& assignments) {
   Parser p("--set");
   std::string note = "\n# qsweep run --set";
   for (const auto& a : assignments) {
@@ -562,6 +563,18 @@ void apply_overrides(SweepSpec& spec, const std::vector<std::string>& assignment
     note += " " + a;
   }
   spec.text += note + "\n";
+}
+
+}  // namespace
+
+void apply_overrides(SweepSpec& spec, const std::vector<std::string>& assignments) {
+  if (assignments.empty()) return;
+  // Every --set problem is in what was typed, whatever the sweep file holds: a usage error (exit 1).
+  try {
+    apply_overrides_or_throw(spec, assignments);
+  } catch (const SweepError& e) {
+    throw UsageError(e.what());
+  }
 }
 
 SweepSpec load_sweep(const std::string& path) {

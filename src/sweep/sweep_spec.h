@@ -121,6 +121,7 @@ const std::vector<std::string>& option_keys();
 // (block options included), validated exactly as the file's `options:` are ("--set:1:6: a_p: 9
 // not in [1, 8]"); `seed=N` sets the sweep's seed. The changed options are part of the task ids,
 // and the assignments are appended to spec.text as a comment so the results file records them.
+// Throws UsageError (exit 1): every problem is in what was typed.
 void apply_overrides(SweepSpec& spec, const std::vector<std::string>& assignments);
 
 }  // namespace qsweep::sweep

@@ -25,16 +25,19 @@ void add_render_command(CLI::App& app) {
     bool deploy = false;
   };
   auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand("render", "Render a results file as the MQBench PTQ table (one table per backend)");
-  cmd->add_option("results", args->results, "results file written by `qsweep run` (results/<sweep>.h5)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  auto* cmd = app.add_subcommand(
+      "render",
+      "Render a results file as the MQBench PTQ table (one table per backend). A cell reads 'failed' when its\n"
+      "tasks failed (exit code 3, after the table is written) and '·' ('-' in csv) when it has not run yet.");
+  input_file(cmd->add_option("results", args->results, "results file written by `qsweep run` (results/<sweep>.h5)")
+                 ->required(),
+             "a results file written by `qsweep run`");
   cmd->add_option("--format", args->format, "table format: rst (the seed's grid tables), md or csv")
       ->capture_default_str()
       ->check(CLI::IsMember(results::renderer_names()));
-  cmd->add_option("--anchors", args->anchors,
-                  "anchor file(s) with published numbers (sweeps/anchors/*.yaml); adds published and delta per cell")
-      ->check(CLI::ExistingFile);
+  input_file(cmd->add_option("--anchors", args->anchors,
+                             "anchor file(s) with published numbers (sweeps/anchors/*.yaml); adds published and delta per cell"),
+             "an anchor file (sweeps/anchors/*.yaml)");
   cmd->add_option("--out", args->out, "write the table to this file instead of standard output");
   cmd->add_flag("--cross-dataset", args->cross_dataset,
                 "allow anchors of another dataset than the results' (e.g. ImageNet numbers beside the Fashion-MNIST\n"
@@ -60,14 +63,24 @@ void add_render_command(CLI::App& app) {
     table.context.warning = warning;
     std::ostringstream text;
     results::render(table, *results::make_renderer(args->format, text));
-    if (args->out.empty()) {
-      std::cout << text.str();
-      return;
+    // CSV is data: its footnotes go where its warnings go.
+    if (args->format == "csv") {
+      for (const auto& note : table.context.footnotes) std::cerr << "qsweep: note: " << note << "\n";
     }
-    std::ofstream f(args->out, std::ios::binary);
-    f << text.str();
-    f.close();
-    if (!f) throw results::ResultsError(args->out + ": cannot write the rendered table");
+    if (args->out.empty()) {
+      std::cout << text.str() << std::flush;
+    } else {
+      std::ofstream f(args->out, std::ios::binary);
+      f << text.str();
+      f.close();
+      if (!f) throw results::ResultsError(args->out + ": cannot write the rendered table");
+    }
+    // The table is written either way; a failed cell is a finding, as a failed task is for `run`.
+    if (const size_t failed = results::failed_cells(table); failed > 0) {
+      std::cerr << "qsweep: " << failed << " cell(s) of " << args->results
+                << " failed (`qsweep export " << args->results << "` has their errors)\n";
+      throw ExitCode{Exit::kFound};
+    }
   });
 }
 

@@ -155,10 +155,19 @@ void plan(const std::string& path, const SelectionArgs& selection, bool resolve,
              spec.name, spec.cells.size(), tasks.size(), spec.cells.size() - tasks.size(),
              keep ? fmt::format(", {} selected by --filter", shown) : "", spec.models.size(), cost);
   // Per-layer rules are checked on the model graphs (no data needed): which nodes each one sets.
-  // Every cell's, as `run` checks them, whatever --filter keeps.
-  const auto layer_lines = sweep::resolve_layer_rules(spec, spec.cells);
+  // Every cell's rules are checked, as `run` checks them, whatever --filter keeps; only the kept
+  // cells' are listed.
+  auto layer_lines = sweep::resolve_layer_rules(spec, spec.cells);
+  if (keep) {
+    std::vector<sweep::Cell> kept_cells;
+    for (const auto& c : spec.cells) {
+      if (keep(c)) kept_cells.push_back(c);
+    }
+    layer_lines = sweep::resolve_layer_rules(spec, kept_cells);
+  }
   if (!layer_lines.empty()) {
-    fmt::print("per-layer rules (layers:), as the layer-overrides pass applies them:\n");
+    fmt::print("per-layer rules (layers:) of the {}cells, as the layer-overrides pass applies them:\n",
+               keep ? "selected " : "");
     for (const auto& l : layer_lines) fmt::print("  {}\n", l);
   }
   if (!resolve) {
@@ -188,7 +197,7 @@ void add_sweep_commands(CLI::App& app) {
       "plan",
       "Validate a sweep file and print its expanded tasks, counts and cost, and which nodes each per-layer\n"
       "rule (layers:) sets on the model graphs; writes nothing and needs no data (sweeps/README.md)");
-  p->add_option("sweep", pa->sweep, "sweep YAML file")->required()->check(CLI::ExistingFile);
+  input_file(p->add_option("sweep", pa->sweep, "sweep YAML file")->required(), "a sweep file (sweeps/*.yaml)");
   p->add_flag("--resolve", pa->resolve, "also read the checkpoints and shards, giving the final task ids");
   add_selection_options(p, pa->selection);
   p->add_option("--ranks", pa->group.ranks,
@@ -215,7 +224,7 @@ void add_sweep_commands(CLI::App& app) {
       "run",
       "Run a sweep on every MPI rank (mpirun -n N / srun / alone): results/<sweep>.h5, resumable.\n"
       "Exit code 3 when any task failed (its row holds the error).");
-  r->add_option("sweep", a->sweep, "sweep YAML file")->required()->check(CLI::ExistingFile);
+  input_file(r->add_option("sweep", a->sweep, "sweep YAML file")->required(), "a sweep file (sweeps/*.yaml)");
   r->add_option("--results", a->options.results, "results file (default results/<sweep>.h5)");
   r->add_flag("--no-resume", a->no_resume, "rerun every task even if the results file has it");
   r->add_flag("--new-file", a->options.new_file,
@@ -235,7 +244,7 @@ void add_sweep_commands(CLI::App& app) {
     auto [spec, keep] = select(a->sweep, a->selection);
     a->options.keep = keep;
     const auto s = dist::run_sweep(world, spec, a->options);
-    if (world.rank() == 0 && s.failed > 0) throw ExitCode{3};
+    if (world.rank() == 0 && s.failed > 0) throw ExitCode{Exit::kFound};
   });
 }
 

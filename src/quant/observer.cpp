@@ -93,16 +93,20 @@ void Observer::widen(const at::Tensor& batch_min, const at::Tensor& batch_max) {
 const std::vector<ObserverInfo>& observer_registry() {
   using namespace observers;
   static const std::vector<ObserverInfo> registry = {
-      {"minmax", "MinMax", "running min/max over all batches", false, make_min_max},
-      {"ema_minmax", "EMAMinMax", "EMA (0.9) of per-batch min/max; first batch initialises", false, make_ema_min_max},
+      {"minmax", "MinMax", "running min/max over all batches", false, make_min_max, ""},
+      {"ema_minmax", "EMAMinMax", "EMA (0.9) of per-batch min/max; first batch initialises", false, make_ema_min_max, ""},
       {"ema_quantile", "EMAQuantile", "EMA of per-batch |x| 0.99999-quantile clip (2048 bins), corrected", true,
-       make_ema_quantile},
-      {"ema_quantile_legacy", "EMAQuantile",
+       make_ema_quantile, ""},
+      // Marked, so that a reader does not take its numbers (EMAMinMax's) for quantile clipping's.
+      {"ema_quantile_legacy", "EMAQuantile†",
        "published-era EMAQuantile (no cumulative count: effectively EMAMinMax), SPEC §2 AMBIG", true,
-       make_ema_quantile_legacy},
+       make_ema_quantile_legacy,
+       "† EMAQuantile as the published numbers were made (ema_quantile_legacy): MQBench's quantile observer "
+       "without its cumulative count clips nothing, so these are EMAMinMax's numbers (SPEC §2, AMBIG); "
+       "EMAQuantile without † is the corrected 0.99999-quantile clip (ema_quantile)."},
       {"mse", "MSE", "Lp-optimal shrink of min/max (95 per-tensor / 80 per-channel steps), running widest", false,
-       make_mse},
-      {"ema_mse", "EMAMSE", "EMA (0.9) of per-batch Lp-optimal ranges", false, make_ema_mse},
+       make_mse, ""},
+      {"ema_mse", "EMAMSE", "EMA (0.9) of per-batch Lp-optimal ranges", false, make_ema_mse, ""},
   };
   return registry;
 }

@@ -90,6 +90,8 @@ struct ObserverInfo {
   std::string summary;
   bool per_tensor_only = false;
   ObserverFactory make;
+  // When the label carries a mark ("EMAQuantile†"), the footnote a table or plot prints under it.
+  std::string footnote;
 };
 
 // Registered observers in a fixed order.

@@ -67,7 +67,7 @@ const std::vector<std::string>& table_models() {
 }
 
 Anchors::Key Anchors::key(const AnchorRow& row, const std::string& model) {
-  return {row.backend, calibrator_label(row.w_calib), calibrator_label(row.a_calib), row.wbit, row.abit, model};
+  return {row.backend, published_label(row.w_calib), published_label(row.a_calib), row.wbit, row.abit, model};
 }
 
 Anchors Anchors::load(const std::string& path) {

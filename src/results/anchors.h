@@ -12,8 +12,9 @@
 //   entries:
 //     - {w_calib: minmax, a_calib: ema_minmax, backend: academic, wbit: 8, abit: 8,
 //        top1: {resnet18: 70.93, resnet50: 77.67, mobilenetv2_1.0: 72.51}}
-// Calibrators and backends are registry keys (results/labels.h); cells match by table label, so
-// an `ema_quantile_legacy` anchor also judges an `ema_quantile` result (both "EMAQuantile").
+// Calibrators and backends are registry keys (results/labels.h); cells match by the published
+// label, so an `ema_quantile_legacy` anchor also judges an `ema_quantile` result (both print as
+// "EMAQuantile" in the published table; the legacy row's own label is "EMAQuantile†").
 #pragma once
 
 #include <map>

@@ -197,6 +197,15 @@ void print_comparison(const Comparison& c, const CompareOptions& o, std::ostream
     out << fmt::format("{:<{}}  {:>8}  {:>8}  {:>7}{}{}\n", cell.label, width, top1_text(cell.a), top1_text(cell.b),
                        d ? fmt::format("{:+.2f}", std::round(*d * 100) / 100 + 0.0) : "-", note, options);
   }
+  // A marked label ("EMAQuantile†") is explained under the list, as under a rendered table.
+  std::vector<std::string> notes;
+  for (const auto* cell : listed) {
+    const TaskRow& row = cell->a ? *cell->a : *cell->b;
+    for (const auto& key : {row.w_calib, row.a_calib}) {
+      const auto note = calibrator_footnote(key);
+      if (!note.empty() && std::find(notes.begin(), notes.end(), note) == notes.end()) notes.push_back(note);
+    }
+  }
   size_t both = 0, only_a = 0, only_b = 0;
   for (const auto& cell : c.cells) {
     if (cell.a && cell.b) both++;
@@ -204,6 +213,7 @@ void print_comparison(const Comparison& c, const CompareOptions& o, std::ostream
     else only_b++;
   }
   out << "\n";
+  for (const auto& note : notes) out << note << "\n";
   if (listed.size() < c.cells.size()) {
     out << fmt::format("({} cells with B - A = +0.00 not listed: --only-diff)\n", c.cells.size() - listed.size());
   }

@@ -65,4 +65,20 @@ std::optional<std::string> find_backend_label(const std::string& key) { return f
 std::string calibrator_label(const std::string& key) { return find_calibrator_label(key).value_or(key); }
 std::string backend_label(const std::string& key) { return find_backend_label(key).value_or(key); }
 
+std::string published_label(const std::string& key) {
+  static const std::string kMark = "†";
+  std::string label = calibrator_label(key);
+  if (label.size() > kMark.size() && label.compare(label.size() - kMark.size(), kMark.size(), kMark) == 0) {
+    label.resize(label.size() - kMark.size());
+  }
+  return label;
+}
+
+std::string calibrator_footnote(const std::string& key) {
+  for (const auto& o : quant::observer_registry()) {
+    if (o.name == key) return o.footnote;
+  }
+  return "";
+}
+
 }  // namespace qsweep::results

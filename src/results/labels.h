@@ -1,8 +1,10 @@
 // Table labels of registry keys: the names the MQBench table prints for calibrators and
-// backends. Both `ema_quantile` (corrected) and `ema_quantile_legacy` (the code behind the
-// published numbers) print as "EMAQuantile"; "none" is the FP32 row's calibrator.
+// backends; "none" is the FP32 row's calibrator. `ema_quantile_legacy` (the code behind the
+// published EMAQuantile numbers, effectively EMAMinMax) prints as "EMAQuantile†" with a footnote
+// saying so, `ema_quantile` (corrected) as "EMAQuantile"; both match the published EMAQuantile row.
 //
 //   calibrator_label("ema_mse") == "EMAMSE";  backend_label("tensorrt") == "TensorRT";
+//   calibrator_label("ema_quantile_legacy") == "EMAQuantile†";  published_label(that) == "EMAQuantile"
 #pragma once
 
 #include <optional>
@@ -22,5 +24,9 @@ std::optional<std::string> find_backend_label(const std::string& key);
 // The label, or the key itself for a name the mapping does not know (a newer calibrator).
 std::string calibrator_label(const std::string& key);
 std::string backend_label(const std::string& key);
+// The label without its footnote mark: the name the published table prints (anchors match by it).
+std::string published_label(const std::string& key);
+// The footnote a table, plot or comparison prints under a marked label; empty for the others.
+std::string calibrator_footnote(const std::string& key);
 
 }  // namespace qsweep::results

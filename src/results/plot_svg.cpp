@@ -128,6 +128,28 @@ std::vector<std::string> wrap(const std::string& text, size_t width) {
   return lines;
 }
 
+// How many characters of a `font_px` sans-serif text fit in `width_px`: a bold glyph averages
+// ~0.62 em, a regular one ~0.56 em (DejaVu Sans, which rsvg-convert uses here), rounded down so the
+// longest line stays inside the picture.
+size_t chars_fitting(double width_px, double font_px, bool bold) {
+  return static_cast<size_t>(width_px / (font_px * (bold ? 0.62 : 0.56)));
+}
+
+// The table's footnotes ("† EMAQuantile as …"), wrapped to `width_px` at 11 px.
+std::vector<std::string> footnote_lines(const RenderContext& context, double width_px) {
+  std::vector<std::string> lines;
+  for (const auto& note : context.footnotes) {
+    for (auto& l : wrap(note, chars_fitting(width_px, 11, false))) lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+void draw_footnotes(Svg& svg, const std::vector<std::string>& lines, double y) {
+  for (size_t i = 0; i < lines.size(); ++i) {
+    svg.text(10, y + 14.0 * static_cast<double>(i), lines[i], "fill=\"#555\" font-size=\"11\"");
+  }
+}
+
 std::vector<const TableRow*> all_rows(const ResultsTable& t) {
   std::vector<const TableRow*> out;
   for (const auto& backend : t.backends) {
@@ -162,7 +184,9 @@ std::string accuracy_svg(const ResultsTable& table, const std::string& title) {
   const int panel_rows = static_cast<int>((n_models + columns - 1) / columns);
   const double legend_h = 18.0 * ((series.size() + 2) / 3) + 24;
   const double top = 40;
-  Svg svg(columns * kPanelW + 20, top + panel_rows * kPanelH + legend_h);
+  const double width = columns * kPanelW + 20;
+  const auto notes = footnote_lines(table.context, width - 20);
+  Svg svg(width, top + panel_rows * kPanelH + legend_h + 14.0 * static_cast<double>(notes.size()));
   svg.text(10, 24, title + " — top-1 vs bit width", "font-size=\"15\" font-weight=\"bold\"");
   for (size_t m = 0; m < n_models; ++m) {
     const double x0 = 10 + static_cast<double>(m % columns) * kPanelW;
@@ -216,6 +240,7 @@ std::string accuracy_svg(const ResultsTable& table, const std::string& title) {
     svg.circle(lx + 11, yy, 3.2, fmt::format("fill=\"{}\"", kPalette[s % 10]));
     svg.text(lx + 28, yy + 4, series[s]);
   }
+  draw_footnotes(svg, notes, top + panel_rows * kPanelH + legend_h);
   return svg.str();
 }
 
@@ -238,9 +263,12 @@ std::string anchor_delta_svg(const ResultsTable& table, const std::string& title
   const double bar_h = 16, label_w = 250, chart_w = 260;
   const double panel_w = label_w + chart_w + 30;
   const double panel_h = 40 + bar_h * static_cast<double>(std::max<size_t>(1, judged.size())) + 30;
-  const auto warning_lines = wrap(warning, 78);
+  const auto warning_lines = wrap(warning, chars_fitting(panel_w, 13, true));
+  const auto notes = footnote_lines(table.context, panel_w);
   const double top = 40 + 17.0 * static_cast<double>(warning_lines.size());
-  Svg svg(panel_w + 20, top + panel_h * static_cast<double>(std::max<size_t>(1, n_models)));
+  const double panels_bottom = top + panel_h * static_cast<double>(std::max<size_t>(1, n_models));
+  Svg svg(panel_w + 20, panels_bottom + 14.0 * static_cast<double>(notes.size()) + (notes.empty() ? 0 : 6));
+  draw_footnotes(svg, notes, panels_bottom + 6);
   svg.text(10, 24, title + " — ours − published (top-1 points)", "font-size=\"15\" font-weight=\"bold\"");
   for (size_t i = 0; i < warning_lines.size(); ++i) {
     svg.text(10, 46 + 17.0 * static_cast<double>(i), warning_lines[i], "fill=\"#c00\" font-weight=\"bold\" font-size=\"13\"");

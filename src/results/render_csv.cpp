@@ -5,8 +5,9 @@
 //
 // With anchors each model has three columns: <model>,<model>_published,<model>_delta; with
 // --deploy two more: <model>_int (integer top-1, or "refused") and <model>_int_gap (integer −
-// simulated). A missing value is "-" (pandas: read_csv(path, na_values="-")). Nothing but the
-// header and the rows: warnings go to stderr.
+// simulated). A missing value is "-", a failed cell "failed" (pandas: read_csv(path,
+// na_values=["-", "failed"])). Nothing but the header and the rows: warnings and footnotes go to
+// stderr.
 #include <ostream>
 #include <string>
 
@@ -43,7 +44,7 @@ class CsvRenderer final : public Renderer {
     for (const auto& row : rows) {
       auto cells = key_cells(row);
       for (const auto& c : row.cells) {
-        cells.push_back(format_percent(c.top1));
+        cells.push_back(c.failed ? "failed" : format_percent(c.top1));
         if (context_.anchors) {
           cells.push_back(format_percent(c.anchor));
           cells.push_back(format_delta(c.delta));

@@ -38,7 +38,10 @@ class MdRenderer final : public Renderer {
     }
   }
 
-  void finish() override { out_.flush(); }
+  void finish() override {
+    for (const auto& note : context_.footnotes) out_ << "\n" << note << "\n";
+    out_.flush();
+  }
 
  private:
   void line(const std::vector<std::string>& cells) {

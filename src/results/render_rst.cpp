@@ -9,7 +9,7 @@
 //   +---------------+---------------+----------+------+------+----------+
 //
 // A column is as wide as its longest cell (header included) plus one space each side; text is
-// left-aligned; tables are separated by one blank line.
+// left-aligned; tables are separated by one blank line; footnotes ("† …") follow the last table.
 #include <ostream>
 #include <string>
 
@@ -37,7 +37,7 @@ class RstRenderer final : public Renderer {
     }
     std::vector<size_t> width(lines.front().size(), 0);
     for (const auto& l : lines) {
-      for (size_t i = 0; i < l.size(); ++i) width[i] = std::max(width[i], l[i].size());
+      for (size_t i = 0; i < l.size(); ++i) width[i] = std::max(width[i], text_width(l[i]));
     }
     if (!first_) out_ << "\n";
     first_ = false;
@@ -51,7 +51,10 @@ class RstRenderer final : public Renderer {
     }
   }
 
-  void finish() override { out_.flush(); }
+  void finish() override {
+    for (const auto& note : context_.footnotes) out_ << "\n" << note << "\n";
+    out_.flush();
+  }
 
  private:
   void border(const std::vector<size_t>& width, char fill) {
@@ -60,7 +63,7 @@ class RstRenderer final : public Renderer {
   }
 
   void line(const std::vector<std::string>& cells, const std::vector<size_t>& width) {
-    for (size_t i = 0; i < cells.size(); ++i) out_ << "| " << cells[i] << std::string(width[i] - cells[i].size() + 1, ' ');
+    for (size_t i = 0; i < cells.size(); ++i) out_ << "| " << cells[i] << std::string(width[i] - text_width(cells[i]) + 1, ' ');
     out_ << "|\n";
   }
 

@@ -50,7 +50,7 @@ std::string format_percent(const std::optional<double>& v) { return v ? fmt::for
 std::string format_delta(const std::optional<double>& v) { return v ? fmt::format("{:+.2f}", *v) : "-"; }
 
 std::string format_cell(const TableCell& cell, const RenderContext& context) {
-  std::string s = format_percent(cell.top1);
+  std::string s = cell.top1 ? format_percent(cell.top1) : cell.failed ? "failed" : "·";
   if (context.anchors && cell.anchor) {
     s = cell.delta ? fmt::format("{} ({:.2f}, {})", s, *cell.anchor, format_delta(cell.delta))
                    : fmt::format("{} ({:.2f})", s, *cell.anchor);
@@ -59,6 +59,12 @@ std::string format_cell(const TableCell& cell, const RenderContext& context) {
   if (cell.deploy_refused) return s + " / refused";
   if (!cell.int_top1) return s + " / -";
   return fmt::format("{} / {} ({})", s, format_percent(cell.int_top1), format_delta(cell.int_gap));
+}
+
+size_t text_width(const std::string& text) {
+  size_t n = 0;
+  for (unsigned char ch : text) n += (ch & 0xC0) != 0x80 ? 1 : 0;  // count lead bytes, not continuations
+  return n;
 }
 
 std::vector<std::string> header_cells(const RenderContext& context) {

@@ -44,7 +44,10 @@ void render(const ResultsTable& table, Renderer& renderer);
 // Shared cell formatting (text only, no arithmetic): "70.93", "-", "70.93 (71.06, -0.13)".
 std::string format_percent(const std::optional<double>& v);
 std::string format_delta(const std::optional<double>& v);
+// A cell as rst and md print it; a cell without a top-1 is "failed" or, not run yet, "·".
 std::string format_cell(const TableCell& cell, const RenderContext& context);
+// Columns a text takes in a fixed-width table: UTF-8 code points ("EMAQuantile†" is 12).
+size_t text_width(const std::string& text);
 // The header: W_calibration, A_calibration, Backend, wbit, abit, then the models.
 std::vector<std::string> header_cells(const RenderContext& context);
 // The first five cells of a row: labels and bits.

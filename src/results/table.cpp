@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "results/labels.h"
@@ -83,8 +84,11 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
 
   // The newest ok result per (backend, row, model).
   std::map<std::tuple<std::string, RowKey, std::string>, const TaskRow*> value;
+  std::set<std::tuple<std::string, RowKey, std::string>> tried;  // cells with any row, ok or failed
   for (const auto& r : rows) {
-    if (r.ok()) value[{r.backend, RowKey{r.w_calib, r.a_calib, r.wbit, r.abit, r.layers}, r.model}] = &r;
+    const auto k = std::make_tuple(r.backend, RowKey{r.w_calib, r.a_calib, r.wbit, r.abit, r.layers}, r.model);
+    tried.insert(k);
+    if (r.ok()) value[k] = &r;
   }
 
   ResultsTable t;
@@ -123,9 +127,14 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
       // A row with per-layer overrides names them after its weight calibrator.
       const std::string w_label = layers.empty() ? calibrator_label(w) : calibrator_label(w) + " [" + layers + "]";
       TableRow row{w_label, calibrator_label(a), backend_label(backend), wbit, abit, {}};
+      for (const auto& key : {w, a}) {
+        if (const auto note = calibrator_footnote(key); !note.empty()) add_unique(t.context.footnotes, note);
+      }
       for (const auto& model : models) {
         TableCell cell;
-        if (auto it = value.find({backend, k, model}); it != value.end()) {
+        if (auto it = value.find({backend, k, model}); it == value.end()) {
+          cell.failed = tried.count({backend, k, model}) > 0;
+        } else {
           const TaskRow& r = *it->second;
           cell.top1 = r.top1;
           if (deploy && r.deploy.rfind("refused", 0) == 0) cell.deploy_refused = true;
@@ -144,6 +153,16 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
     t.backends.push_back(std::move(table));
   }
   return t;
+}
+
+size_t failed_cells(const ResultsTable& table) {
+  size_t n = 0;
+  for (const auto& rows : table.backends) {
+    for (const auto& row : rows) {
+      for (const auto& c : row.cells) n += c.failed ? 1 : 0;
+    }
+  }
+  return n;
 }
 
 }  // namespace qsweep::results

@@ -10,7 +10,8 @@
 // FP32, then the 8/8 rows, the 4/8 rows, then the advanced-PTQ rows (4/4, 2/4, 3/3 with AdaRound,
 // BRECQ, QDrop); combinations the seed does not have come after, in order of appearance.
 // A cell holds the newest `ok` result of its (backend, calibrators, bits, model); a cell whose
-// tasks all failed, or that was planned but has not run, is empty (renders as "-").
+// tasks all failed is `failed` (renders as "failed", and `qsweep render` exits 3); one planned but
+// not run yet is empty (renders as "·" in rst and md, "-" in csv).
 #pragma once
 
 #include <optional>
@@ -29,6 +30,7 @@ struct TableCell {
   // With the deployment check (--deploy): the integer top-1, integer − simulated, or a refusal.
   std::optional<double> int_top1, int_gap;
   bool deploy_refused = false;
+  bool failed = false;  // no ok result, and the newest attempt failed (not merely not run yet)
 };
 
 struct TableRow {
@@ -45,12 +47,18 @@ struct RenderContext {
   // Printed before the tables when not empty (each format in its own syntax): e.g. anchors of
   // another dataset than the results'.
   std::string warning;
+  // Printed after the tables: what a marked label means ("† EMAQuantile as the published …").
+  std::vector<std::string> footnotes;
 };
+
 
 struct ResultsTable {
   RenderContext context;
   std::vector<std::vector<TableRow>> backends;  // one table per backend, never empty
 };
+
+// How many cells of `table` failed (no ok result, an attempt that failed).
+size_t failed_cells(const ResultsTable& table);
 
 // Indices of `cells` in the table's reading order: backend, then row, then model (column), each
 // ranked as build_table ranks it; equal cells keep their order. `qsweep compare` lists by it.

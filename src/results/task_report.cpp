@@ -1,6 +1,7 @@
 #include "results/task_report.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <ostream>
 
 #include "pipeline/task.h"
+#include "quant/reconstruct/reconstruct.h"
 #include "results/row_fields.h"
 #include "support/cell_filter.h"
 
@@ -43,11 +45,41 @@ std::string writing_commit(const ResultsStore& store, const TaskRow& row) {
   return commit.empty() ? "unknown" : commit;
 }
 
+// The id hashes an unset λ or keep probability as -1 ("the default"); a reader wants the value that
+// ran. Replaces those -1s with it (display only: the stored configuration and the id are unchanged)
+// and returns which keys were filled in.
+std::vector<std::string> fill_reconstruction_defaults(nlohmann::json& config) {
+  std::vector<std::string> filled;
+  if (!config.contains("reconstruction") || !config.contains("w_calib")) return filled;
+  auto& r = config["reconstruction"];
+  const auto algorithm = quant::reconstruct::algorithm_from_name(config["w_calib"].get<std::string>());
+  if (r.contains("round_weight") && r["round_weight"] == -1.0) {
+    r["round_weight"] = quant::reconstruct::default_round_weight(config.value("arch", ""));
+    filled.push_back("round_weight (λ)");
+  }
+  if (r.contains("drop_prob") && r["drop_prob"] == -1.0) {
+    quant::reconstruct::ReconstructionConfig rc;
+    rc.algorithm = algorithm;
+    r["drop_prob"] = rc.keep_prob();
+    filled.push_back("drop_prob (keep probability)");
+  }
+  return filled;
+}
+
+// The task's resolved configuration as `show` prints it, with a line naming the defaults filled in.
 std::string config_of(const ResultsStore& store, const std::string& id) {
   const std::string text = store.plan_json();
   if (text.empty()) return "";
   for (const auto& t : nlohmann::json::parse(text)) {
-    if (t.at("id") == id) return t.value("config", nlohmann::json::object()).dump(2);
+    if (t.at("id") != id) continue;
+    auto config = t.value("config", nlohmann::json::object());
+    const auto filled = fill_reconstruction_defaults(config);
+    std::string out = config.dump(2);
+    if (!filled.empty()) {
+      out += fmt::format("\n(not set in the sweep, shown as the default that ran: {}; the id hashes them as -1)",
+                         fmt::join(filled, ", "));
+    }
+    return out;
   }
   return "";
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A task that throws becomes a `failed` row with its error text, the sweep goes on, the exit code
-# is 3; a single process (no mpirun) runs a sweep; --skip-failed leaves the failed task alone.
+# is 3 (and render's, with the cell reading 'failed'); a single process (no mpirun) runs a sweep;
+# --skip-failed leaves the failed task alone.
 source "$(dirname "$0")/fixture.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -25,6 +26,15 @@ cat "$work/log"
 grep -q "2 ran, 1 failed" "$work/log" || fail "the sweep did not go on after the failure"
 grep -q "FAILED: .*does not fit resnet18" "$work/log" || fail "the failure's reason is not reported"
 [[ $(ok_cells "$work/r.h5") == 1 ]] || fail "expected the healthy task's cell"
+# render writes the table, names the failed cell as such (not "-", which is "not run") and exits 3.
+set +e
+"$QSWEEP_BIN" render "$work/r.h5" >"$work/table" 2>"$work/render_err"
+rc=$?
+set -e
+cat "$work/table" "$work/render_err"
+[[ $rc == 3 ]] || fail "render of a table with a failed cell exited $rc, expected 3"
+grep -q "^| None .* failed " "$work/table" || fail "the failed cell does not read 'failed'"
+grep -q "1 cell(s) of .* failed" "$work/render_err" || fail "render does not say how many cells failed"
 "$QSWEEP_BIN" run "$work/s.yaml" --results "$work/r.h5" --skip-failed >"$work/log2" 2>&1 || true
 grep -q "2 already done, 0 to run" "$work/log2" || fail "--skip-failed reran the failed task"
 "$QSWEEP_BIN" run "$work/s.yaml" --results "$work/r.h5" >"$work/log3" 2>&1 || true

@@ -94,6 +94,10 @@ grep -qF 'MinMax [layer1.\*.conv\*: w6 a_observer=ema_mse]' "$work/table.md" || 
 # Selecting by rules: --filter and show --cell take layers=none|set.
 "$QSWEEP_BIN" plan "$work/s.yaml" --filter layers=set | grep -q "3 selected by --filter" || fail "--filter layers=set"
 "$QSWEEP_BIN" plan "$work/s.yaml" --filter layers=none | grep -q "2 selected by --filter" || fail "--filter layers=none"
+# --filter lists only the selected cells' rules (issue 28): the W4 TensorRT cell has @first/@last only.
+"$QSWEEP_BIN" plan "$work/s.yaml" --filter 'backend=tensorrt,layers=set' >"$work/plan_f.txt"
+grep -q "@first: w8 a8" "$work/plan_f.txt" || { cat "$work/plan_f.txt"; fail "--filter dropped the selected cell's rules"; }
+! grep -q "layer1\.\*\.conv\*\|layer4" "$work/plan_f.txt" || { cat "$work/plan_f.txt"; fail "--filter lists rules of cells it leaves out"; }
 "$QSWEEP_BIN" show "$work/one.h5" --cell 'backend=tensorrt,wbit=4,layers=set' >"$work/show.txt" ||
   { cat "$work/show.txt"; fail "show --cell with layers=set"; }
 grep -q '\[@first: w8 a8; @last: w8 a8\]' "$work/show.txt" || { cat "$work/show.txt"; fail "show: not the task with rules"; }

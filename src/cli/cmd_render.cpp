@@ -23,6 +23,7 @@ void add_render_command(CLI::App& app) {
     std::string out;
     bool cross_dataset = false;
     bool deploy = false;
+    bool published_labels = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
@@ -45,6 +46,9 @@ void add_render_command(CLI::App& app) {
   cmd->add_flag("--deploy", args->deploy,
                 "beside each simulated (fake-quant) top-1, the integer top-1 of the deployment check and the gap:\n"
                 "'70.93 / 70.88 (-0.05)'; cells run with deploy_check: int8 (`qsweep run --set deploy_check=int8`)");
+  cmd->add_flag("--published-labels", args->published_labels,
+                "label calibrators as the published MQBench table does: 'EMAQuantile' for ema_quantile_legacy,\n"
+                "without the † mark and its footnote (the seed table's exact bytes)");
   cmd->callback([args] {
     const results::ResultsStore store(args->results, results::ResultsStore::Mode::kReadOnly);
     std::optional<results::Anchors> anchors;
@@ -59,7 +63,8 @@ void add_render_command(CLI::App& app) {
       std::cerr << "qsweep: note: no cell of " << args->results
                 << " was checked in integer arithmetic (run with --set deploy_check=int8)\n";
     }
-    auto table = results::build_table(rows, store.plan(), anchors ? &*anchors : nullptr, args->deploy);
+    auto table = results::build_table(rows, store.plan(), anchors ? &*anchors : nullptr, args->deploy,
+                                      args->published_labels ? results::Labels::kPublished : results::Labels::kMarked);
     table.context.warning = warning;
     std::ostringstream text;
     results::render(table, *results::make_renderer(args->format, text));

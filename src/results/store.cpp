@@ -222,6 +222,7 @@ TaskRow make_task_row(const TaskCell& cell, const pipeline::TaskResult& result, 
   r.seconds_calibrate_weights = sec("calibrate_weights");
   r.seconds_reconstruct = sec("reconstruct");
   r.seconds_evaluate = sec("evaluate");
+  if (result.seconds.count("calibrate_activations")) r.a_stats = result.activation_stats_reused ? "cached" : "computed";
   r.seconds_total = result.seconds.count("total")
                         ? sec("total")
                         : r.seconds_prepare + r.seconds_calibrate_activations + r.seconds_calibrate_weights +

@@ -69,7 +69,10 @@ std::vector<size_t> table_order(const std::vector<TaskCell>& cells) {
 }
 
 ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan, const Anchors* anchors,
-                         bool deploy) {
+                         bool deploy, Labels labels) {
+  const auto label = [labels](const std::string& key) {
+    return labels == Labels::kPublished ? published_label(key) : calibrator_label(key);
+  };
   // Every cell named by the plan or the rows, in order of appearance.
   std::vector<TaskCell> cells(plan);
   for (const auto& r : rows) cells.push_back(r.cell());
@@ -125,10 +128,11 @@ ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<Tas
     for (const auto& k : keys) {
       const auto& [w, a, wbit, abit, layers] = k;
       // A row with per-layer overrides names them after its weight calibrator.
-      const std::string w_label = layers.empty() ? calibrator_label(w) : calibrator_label(w) + " [" + layers + "]";
-      TableRow row{w_label, calibrator_label(a), backend_label(backend), wbit, abit, {}};
+      const std::string w_label = layers.empty() ? label(w) : label(w) + " [" + layers + "]";
+      TableRow row{w_label, label(a), backend_label(backend), wbit, abit, {}};
       for (const auto& key : {w, a}) {
-        if (const auto note = calibrator_footnote(key); !note.empty()) add_unique(t.context.footnotes, note);
+        const auto note = calibrator_footnote(key);
+        if (labels == Labels::kMarked && !note.empty()) add_unique(t.context.footnotes, note);
       }
       for (const auto& model : models) {
         TableCell cell;

@@ -64,8 +64,13 @@ size_t failed_cells(const ResultsTable& table);
 // ranked as build_table ranks it; equal cells keep their order. `qsweep compare` lists by it.
 std::vector<size_t> table_order(const std::vector<TaskCell>& cells);
 
+// How calibrators are labelled. kMarked (the default) marks a label whose numbers are not what its
+// name promises ("EMAQuantile†", the legacy observer) and adds the footnote; kPublished prints the
+// names the published table prints, with no mark and no footnote (the seed table's exact bytes).
+enum class Labels { kMarked, kPublished };
+
 // `deploy`: fill the cells' integer top-1 and gap from rows checked in integer arithmetic.
 ResultsTable build_table(const std::vector<TaskRow>& rows, const std::vector<TaskCell>& plan,
-                         const Anchors* anchors = nullptr, bool deploy = false);
+                         const Anchors* anchors = nullptr, bool deploy = false, Labels labels = Labels::kMarked);
 
 }  // namespace qsweep::results

@@ -127,9 +127,11 @@ void print_task(const ResultsStore& store, const TaskRow& r, std::ostream& out) 
                      r.started, r.finished, writing_commit(store, r));
   out << fmt::format("  weights sha256 {}\n  data fingerprint {}\n", r.weights_sha256.empty() ? "-" : r.weights_sha256,
                      r.data_fingerprint.empty() ? "-" : r.data_fingerprint);
-  out << fmt::format("  seconds: prepare {:.2f}, calibrate activations {:.2f}, calibrate weights {:.2f}, "
+  out << fmt::format("  seconds: prepare {:.2f}, calibrate activations {:.2f}{}, calibrate weights {:.2f}, "
                      "reconstruct {:.2f}, evaluate {:.2f}{}; total {:.2f}\n",
-                     r.seconds_prepare, r.seconds_calibrate_activations, r.seconds_calibrate_weights,
+                     r.seconds_prepare, r.seconds_calibrate_activations,
+                     r.a_stats == "cached" ? " (statistics from this rank's cache: an earlier task calibrated them)" : "",
+                     r.seconds_calibrate_weights,
                      r.seconds_reconstruct, r.seconds_evaluate,
                      r.deploy.empty() ? "" : fmt::format(", deploy check {:.2f}", r.seconds_deploy_check),
                      r.seconds_total);

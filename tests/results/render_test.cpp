@@ -77,7 +77,7 @@ std::string read_text(const std::string& path) {
 TEST(RenderRst, SeedTablesByteIdenticalToFixture) {
   const std::string expected = read_text(QSWEEP_SOURCE_DIR "/tests/results/data/seed_tables.rst");
   ASSERT_FALSE(expected.empty());
-  EXPECT_EQ(render_text(build_table(seed_task_rows(), {}), "rst"), expected);
+  EXPECT_EQ(render_text(build_table(seed_task_rows(), {}, nullptr, false, Labels::kPublished), "rst"), expected);
 }
 
 TEST(RenderRst, SeedTablesByteIdenticalToSeedFile) {
@@ -86,7 +86,34 @@ TEST(RenderRst, SeedTablesByteIdenticalToSeedFile) {
   const std::string seed = read_text(path);
   const size_t start = seed.find("- Backend: Academic");
   ASSERT_NE(start, std::string::npos);
-  EXPECT_EQ(render_text(build_table(seed_task_rows(), {}), "rst"), seed.substr(start));
+  EXPECT_EQ(render_text(build_table(seed_task_rows(), {}, nullptr, false, Labels::kPublished), "rst"), seed.substr(start));
+}
+
+// By default the legacy quantile rows say they are not quantile clipping: a † label, its footnote
+// once after the last table, and grid borders that count the † as one column.
+TEST(RenderRst, LegacyQuantileRowsAreMarkedWithOneFootnote) {
+  const auto t = build_table(seed_task_rows(), {});
+  ASSERT_EQ(t.context.footnotes.size(), 1u);
+  EXPECT_EQ(t.context.footnotes[0].rfind("\u2020 EMAQuantile as the published numbers were made", 0), 0u);
+  const std::string text = render_text(t, "rst");
+  EXPECT_NE(text.find("| MinMax        | EMAQuantile\u2020  | Academic |"), std::string::npos) << text;
+  EXPECT_EQ(text.find("| EMAQuantile  "), std::string::npos);  // no unmarked legacy row
+  const size_t note = text.find("\u2020 EMAQuantile as");
+  ASSERT_NE(note, std::string::npos);
+  EXPECT_GT(note, text.rfind("+---"));  // after the last table
+  EXPECT_EQ(text.find("\u2020 EMAQuantile as", note + 1), std::string::npos);  // once
+  // Marked and published tables differ only in the mark and the footnote.
+  std::string unmarked = text.substr(0, text.rfind("\n\n\u2020") + 1);
+  for (size_t at; (at = unmarked.find("EMAQuantile\u2020 ")) != std::string::npos;) {
+    unmarked.replace(at, std::string("EMAQuantile\u2020 ").size(), "EMAQuantile  ");
+  }
+  EXPECT_EQ(unmarked, render_text(build_table(seed_task_rows(), {}, nullptr, false, Labels::kPublished), "rst"));
+}
+
+TEST(RenderRst, CorrectedQuantileRowCarriesNoMark) {
+  const auto t = build_table({make_row("academic", "minmax", "ema_quantile", 8, 8, "resnet18", 70.0)}, {});
+  EXPECT_TRUE(t.context.footnotes.empty());
+  EXPECT_EQ(t.backends.at(0).at(0).a_calib, "EMAQuantile");
 }
 
 TEST(BuildTable, OrdersColumnsRowsAndBackendsLikeTheSeed) {
@@ -101,13 +128,15 @@ TEST(BuildTable, OrdersColumnsRowsAndBackendsLikeTheSeed) {
   const auto& academic = t.backends[0];
   ASSERT_EQ(academic.size(), 9u);
   EXPECT_EQ(academic.front().w_calib, "None");
-  EXPECT_EQ(academic[2].a_calib, "EMAQuantile");
+  EXPECT_EQ(academic[2].a_calib, "EMAQuantile\u2020");  // the legacy observer, marked
   EXPECT_EQ(academic.back().w_calib, "MSE");  // the unknown combination comes last
   EXPECT_EQ(academic.back().wbit, 6);
   EXPECT_FALSE(academic.front().cells.back().top1);  // my_net has no FP32 result
 }
 
-TEST(BuildTable, MissingCellsRenderAsDash) {
+// A cell whose task failed reads "failed" (and counts in failed_cells, so render exits 3); one
+// planned but not run yet reads "·" (issue 28: both read "-" with exit 0).
+TEST(BuildTable, FailedAndNotRunCellsAreToldApart) {
   std::vector<TaskCell> plan = {{"p1", "resnet18", "academic", "minmax", "ema_minmax", 8, 8},
                                 {"p2", "resnet50", "academic", "minmax", "ema_minmax", 8, 8}};
   std::vector<TaskRow> rows = {make_row("academic", "minmax", "ema_minmax", 8, 8, "resnet18", 0, "failed")};
@@ -117,11 +146,13 @@ TEST(BuildTable, MissingCellsRenderAsDash) {
             "+---------------+---------------+----------+------+------+----------+----------+\n"
             "| W_calibration | A_calibration | Backend  | wbit | abit | resnet18 | resnet50 |\n"
             "+===============+===============+==========+======+======+==========+==========+\n"
-            "| MinMax        | EMAMinMax     | Academic | 8    | 8    | -        | -        |\n"
+            "| MinMax        | EMAMinMax     | Academic | 8    | 8    | failed   | \u00b7        |\n"
             "+---------------+---------------+----------+------+------+----------+----------+\n");
+  EXPECT_EQ(failed_cells(build_table(rows, plan)), 1u);
   // A later ok row for the same cell fills it.
   rows.push_back(make_row("academic", "minmax", "ema_minmax", 8, 8, "resnet18", 70.931));
   const auto t = build_table(rows, plan);
+  EXPECT_EQ(failed_cells(t), 0u);
   EXPECT_DOUBLE_EQ(*t.backends[0][0].cells[0].top1, 70.931);
   EXPECT_FALSE(t.backends[0][0].cells[1].top1);
 }
@@ -134,12 +165,12 @@ TEST(RenderMd, Table) {
             "- Backend: Academic\n\n"
             "| W_calibration | A_calibration | Backend | wbit | abit | resnet18 | resnet50 |\n"
             "|---|---|---|---|---|---|---|\n"
-            "| None | None | Academic | 32 | 32 | - | 77.94 |\n"
+            "| None | None | Academic | 32 | 32 | \u00b7 | 77.94 |\n"
             "\n- Backend: TensorRT\n\n"
             "| W_calibration | A_calibration | Backend | wbit | abit | resnet18 | resnet50 |\n"
             "|---|---|---|---|---|---|---|\n"
-            "| None | None | TensorRT | 32 | 32 | 70.63 | - |\n"
-            "| MinMax | EMAMinMax | TensorRT | 8 | 8 | 70.33 | - |\n");
+            "| None | None | TensorRT | 32 | 32 | 70.63 | \u00b7 |\n"
+            "| MinMax | EMAMinMax | TensorRT | 8 | 8 | 70.33 | \u00b7 |\n");
 }
 
 TEST(RenderCsv, Table) {
@@ -241,14 +272,14 @@ TEST(Anchors, RenderedBesideOurNumbers) {
             "- Backend: Academic\n\n"
             "| W_calibration | A_calibration | Backend | wbit | abit | resnet18 | resnet50 | regnetx600m | my_net |\n"
             "|---|---|---|---|---|---|---|---|---|\n"
-            "| MinMax | EMAMinMax | Academic | 8 | 8 | 70.93 (70.93, +0.00) | 77.70 (77.67, +0.03) | - (73.48) | 60.00 |\n");
+            "| MinMax | EMAMinMax | Academic | 8 | 8 | 70.93 (70.93, +0.00) | 77.70 (77.67, +0.03) | failed (73.48) | 60.00 |\n");
   EXPECT_EQ(render_text(t, "csv"),
             "W_calibration,A_calibration,Backend,wbit,abit,resnet18,resnet18_published,resnet18_delta,resnet50,"
             "resnet50_published,resnet50_delta,regnetx600m,regnetx600m_published,regnetx600m_delta,my_net,"
             "my_net_published,my_net_delta\n"
-            "MinMax,EMAMinMax,Academic,8,8,70.93,70.93,+0.00,77.70,77.67,+0.03,-,73.48,-,60.00,-,-\n");
+            "MinMax,EMAMinMax,Academic,8,8,70.93,70.93,+0.00,77.70,77.67,+0.03,failed,73.48,-,60.00,-,-\n");
   const std::string rst = render_text(t, "rst");
-  EXPECT_NE(rst.find("| 77.70 (77.67, +0.03) | - (73.48)   | 60.00  |\n"), std::string::npos) << rst;
+  EXPECT_NE(rst.find("| 77.70 (77.67, +0.03) | failed (73.48) | 60.00  |\n"), std::string::npos) << rst;
 }
 
 TEST(Anchors, SeedTableWithItsOwnAnchorsHasZeroDeltas) {

@@ -28,7 +28,7 @@ namespace fs = std::filesystem;
 [[maybe_unused]] void RowFieldCountGuard(TaskRow& r) {
   [[maybe_unused]] auto& [id, model, backend, w_calib, a_calib, wbit, abit, status, top1, top5, top1_count, top5_count,
                           total, sp, sca, scw, sr, se, st, rank, host, device, error, started, finished, weights_sha256,
-                          data_fingerprint, deploy, int_top1, int_top1_count, agree, sdc, ranks, layers] = r;
+                          data_fingerprint, deploy, int_top1, int_top1_count, agree, sdc, ranks, a_stats, layers] = r;
 }
 
 struct TempDir : testing::TempDir {
@@ -86,7 +86,7 @@ std::vector<std::string> lines(const std::string& text) {
 
 TEST(RowFields, EveryMemberOnceInColumnOrder) {
   const auto names = row_field_names();
-  EXPECT_EQ(names.size(), 34u);  // = the members named in RowFieldCountGuard
+  EXPECT_EQ(names.size(), 35u);  // = the members named in RowFieldCountGuard
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
   EXPECT_EQ(names.front(), "id");
   EXPECT_EQ(field_text(FieldValue{0.1}), "0.1");

@@ -57,7 +57,9 @@ TEST(ResultsStore, CreateAppendReopenReadBack) {
     ResultsStore s(path);  // resume: appends
     EXPECT_EQ(s.rows().size(), 2u);
     s.append(make_task_row(cell("t2", "resnet50"), result(7767, 9300, 10000), info()));
-    s.append(make_task_row(cell("t3"), result(1, 2, 4), info()));
+    auto reused = result(1, 2, 4);
+    reused.activation_stats_reused = true;  // the rank's cache had t1's statistics
+    s.append(make_task_row(cell("t3"), reused, info()));
   }
   ResultsStore s(path, ResultsStore::Mode::kReadOnly);
   EXPECT_EQ(s.sweep_name(), "demo");
@@ -80,6 +82,8 @@ TEST(ResultsStore, CreateAppendReopenReadBack) {
   EXPECT_EQ(t1->top1_count, 7093);
   EXPECT_EQ(t1->total, 10000);
   EXPECT_DOUBLE_EQ(t1->seconds_calibrate_activations, 1.5);
+  EXPECT_EQ(t1->a_stats, "computed");
+  EXPECT_EQ(s.latest("t3")->a_stats, "cached");
   EXPECT_DOUBLE_EQ(t1->seconds_total, 4.25);
   EXPECT_EQ(t1->host, "node1");
   EXPECT_EQ(t1->weights_sha256, "ab" + std::string(62, 'c'));

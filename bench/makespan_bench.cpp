@@ -3,18 +3,24 @@
 // (sweep/schedule.h). Nothing runs: the plan is made with empty PlanInputs (ids without weights),
 // so neither data nor checkpoints are needed. Perfect scaling is assumed (a task of cost c on G
 // ranks takes c / G); what groups really cost is measured separately.
+// With --costs-from RESULTS.h5: the cost model fitted from that file's phase seconds, and its
+// predicted against measured seconds per task class (the error of the fit), before the table.
 //
 //   build/makespan_bench [--sweep sweeps/full_table.yaml --sweep sweeps/advanced_ptq.yaml]
-//                        [--ranks 8,64,512] [--ranks-per-node 8] [--max-group 0]
+//                        [--ranks 8,64,512] [--ranks-per-node 8] [--max-group 0] [--costs-from results/demo.h5]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <exception>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "results/cost_samples.h"
+#include "results/store.h"
+#include "sweep/cost_model.h"
 #include "sweep/plan.h"
 #include "sweep/schedule.h"
 #include "sweep/sweep_spec.h"
@@ -50,7 +56,7 @@ int main(int argc, char** argv) {
       "Ratios are predicted makespan / ideal, ideal = sum of the tasks' estimated costs / ranks (a lower bound;\n"
       "1.000 is perfect balance). 'off / ideal': every task on one rank, longest first. 'on / ideal': auto\n"
       "group sizes (choose_group_sizes) under the same strict Dispatcher. Costs come from the planner's cost\n"
-      "model (Task::cost, relative units); perfect scaling is assumed (cost c on G ranks takes c / G), so 'on'\n"
+      "model (Task::cost, seconds of the fit's reference); perfect scaling is assumed (cost c on G ranks takes c / G), so 'on'\n"
       "is what groups could reach at best. 'largest' is the largest group in the auto grouping.");
   std::vector<std::string> sweeps = {QSWEEP_SOURCE_DIR "/sweeps/full_table.yaml",
                                      QSWEEP_SOURCE_DIR "/sweeps/advanced_ptq.yaml"};
@@ -66,16 +72,31 @@ int main(int argc, char** argv) {
   app.add_option("--max-group", max_group, "largest auto group; 0 = as `qsweep run --group-size auto` (ranks, at most the calibration batch size)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  std::string costs_from;
+  app.add_option("--costs-from", costs_from,
+                 "fit the cost model from this results file, print its error per task class, and use it")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   try {
+    std::optional<CostFit> fit;
+    if (!costs_from.empty()) {
+      const qsweep::results::ResultsStore store(costs_from, qsweep::results::ResultsStore::Mode::kReadOnly);
+      const auto samples = qsweep::results::cost_samples(store);
+      fit = fit_costs(samples.samples, samples.reference, costs_from);
+      fmt::print("cost model fitted from {} ({} tasks; seconds of {}):\n", costs_from, samples.samples.size(),
+                 fit->reference);
+      fmt::print("{}\n", format_fit_errors(fit_errors(*fit, samples.samples)));
+    }
     fmt::print("{} rank(s) per node, largest group {}; ratios to ideal = sum(cost) / ranks\n", ranks_per_node,
                max_group > 0 ? std::to_string(max_group) : std::string("as the runner's (<= calibration batch size)"));
     fmt::print("{:<16} {:>6} {:>6} {:>10} {:>12} {:>12} {:>8}\n", "sweep", "ranks", "tasks", "sum(cost)", "off / ideal",
                "on / ideal", "largest");
     for (const auto& path : sweeps) {
       const SweepSpec spec = load_sweep(path);
-      const auto tasks = make_plan(spec, PlanInputs{});
+      PlanInputs in;
+      in.costs = fit ? &*fit : nullptr;
+      const auto tasks = make_plan(spec, in);
       for (int r : ranks) print_row(spec, tasks, r, ranks_per_node, max_group);
     }
   } catch (const std::exception& e) {

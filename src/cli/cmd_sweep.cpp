@@ -7,13 +7,17 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "cli/commands.h"
 #include "dist/sweep_runner.h"
 #include "dist/world.h"
 #include "quant/layer_rule.h"
+#include "results/cost_samples.h"
+#include "results/store.h"
 #include "sweep/cell_runner.h"
 #include "support/cell_filter.h"
+#include "sweep/cost_model.h"
 #include "sweep/plan.h"
 #include "sweep/schedule.h"
 
@@ -89,6 +93,54 @@ const char* kGroupSizeHelp =
     "N = every task on N ranks, auto = the cost model gives the long tasks groups (capped at the\n"
     "calibration batch size); a group computes the numbers one rank would (docs/groups.md)";
 
+struct CostArgs {
+  std::string costs;       // a saved fit
+  std::string costs_from;  // a results file to fit from
+  std::string save_costs;  // where to write the fit of --costs-from
+  std::string reference;   // what one second of the fit is, when the file's hosts do not say enough
+};
+
+const char* kCostsHelp =
+    "the cost model's coefficients: a fit saved by `plan --costs-from ... --save-costs` (JSON); default:\n"
+    "the built-in fit of the demo on the 2-core VM (sweeps/costs/demo_2core.json)";
+
+void add_costs_option(CLI::App* cmd, std::string& path) {
+  input_file(cmd->add_option("--costs", path, kCostsHelp), "a cost fit (sweeps/costs/*.json)");
+}
+
+// "0.1.0 at 1a2b3c4" of the runs that wrote `store`, joined.
+std::string writing_version(const results::ResultsStore& store) {
+  std::vector<std::string> seen;
+  for (const auto& r : store.runs()) {
+    const auto v = fmt::format("{} at {}", r.qsweep_version, r.git_commit);
+    if (std::find(seen.begin(), seen.end(), v) == seen.end()) seen.push_back(v);
+  }
+  return fmt::format("{}", fmt::join(seen, ", "));
+}
+
+// The fit a command uses: --costs-from's (its per-class error printed), --costs's, or the built-in.
+sweep::CostFit chosen_fit(const CostArgs& a) {
+  if (a.costs_from.empty()) return a.costs.empty() ? sweep::default_cost_fit() : sweep::load_cost_fit(a.costs);
+  const results::ResultsStore store(a.costs_from, results::ResultsStore::Mode::kReadOnly);
+  const auto s = results::cost_samples(store);
+  if (s.samples.empty()) {
+    throw results::ResultsError(a.costs_from + ": no ok row run on one rank to fit the cost model from");
+  }
+  auto fit = sweep::fit_costs(s.samples, a.reference.empty() ? s.reference : a.reference,
+                              fmt::format("{} ({} tasks{})", a.costs_from, s.samples.size(),
+                                          store.rows().empty() ? "" : ", written by qsweep " + writing_version(store)));
+  fmt::print("cost model fitted from {}: {} tasks{}{}; seconds of {}\n", a.costs_from, s.samples.size(),
+             s.skipped_groups ? fmt::format(", {} task-group rows left out", s.skipped_groups) : "",
+             s.skipped_unplanned ? fmt::format(", {} rows the plan does not describe left out", s.skipped_unplanned) : "",
+             fit.reference);
+  fmt::print("{}\n", sweep::format_fit_errors(sweep::fit_errors(fit, s.samples)));
+  if (!a.save_costs.empty()) {
+    sweep::save_cost_fit(fit, a.save_costs);
+    fmt::print("fit written to {}\n\n", a.save_costs);
+  }
+  return fit;
+}
+
 struct GroupArgs {
   int ranks = 0;  // 0: no group plan
   int ranks_per_node = 0;
@@ -110,28 +162,33 @@ void print_group_plan(const sweep::SweepSpec& spec, const std::vector<sweep::Tas
   fmt::print("\ntask groups on {} ranks ({} per node), --group-size {}, longest first:\n", a.ranks, per_node,
              a.group_size);
   fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8} {:>5}  {}\n", "id", "model", "backend", "w_calib",
-             "a_calib", "wbit", "abit", "cost", "group", "ranks (predicted)");
+             "a_calib", "wbit", "abit", "cost s", "group", "ranks (predicted)");
   for (size_t i : order) {
     const auto& t = tasks[i];
     const std::string rs = fmt::format("{}", fmt::join(ranks_of[i], ","));
-    fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8.3f} {:>5}  {}\n", t.id, t.cell.model, t.cell.backend,
+    fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8.1f} {:>5}  {}\n", t.id, t.cell.model, t.cell.backend,
                t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit, t.cost, groups[i], rs);
   }
   const int grouped = static_cast<int>(std::count_if(groups.begin(), groups.end(), [](int g) { return g > 1; }));
-  fmt::print("predicted makespan {:.3f} units = {:.3f} x ideal (sum of costs / {} ranks = {:.3f}); "
+  fmt::print("predicted makespan {:.1f} s = {:.3f} x ideal (sum of costs / {} ranks = {:.1f} s); "
              "{} task(s) in groups; one rank per task: {:.3f} x ideal\n",
              sched.makespan, sched.ideal > 0 ? sched.makespan / sched.ideal : 1.0, a.ranks, sched.ideal, grouped,
              off.ideal > 0 ? off.makespan / off.ideal : 1.0);
-  fmt::print("(the cost model's units; groups assumed to scale perfectly, so a group's real time is longer)\n");
+  fmt::print("(groups assumed to scale perfectly, so a group's real time is longer)\n");
 }
 
-void plan(const std::string& path, const SelectionArgs& selection, bool resolve, const GroupArgs& group) {
+void plan(const std::string& path, const SelectionArgs& selection, bool resolve, const GroupArgs& group,
+          const CostArgs& cost_args) {
   const auto [spec, keep] = select(path, selection);
+  const auto fit = chosen_fit(cost_args);
   sweep::PlanInputs in;
   if (resolve) {
     sweep::CellRunner runner(spec, c10::Device(c10::kCPU));
     in = runner.plan_inputs();
+  } else {
+    in.data = sweep::read_data_facts(spec);  // the costs as --resolve gives them, where the shard is readable
   }
+  in.costs = &fit;
   const auto tasks = sweep::make_plan(spec, in);
   std::vector<sweep::Task> kept;
   for (const auto& t : tasks) {
@@ -142,18 +199,21 @@ void plan(const std::string& path, const SelectionArgs& selection, bool resolve,
   // Without --resolve the ids lack the weights' and data's hashes, so they are not the ids the
   // results file will hold; the header says so where the ids are.
   fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8}\n", resolve ? "id" : "id (provisional)",
-             "model", "backend", "w_calib", "a_calib", "wbit", "abit", "cost");
+             "model", "backend", "w_calib", "a_calib", "wbit", "abit", "cost s");
   for (const auto& t : tasks) {
     if (keep && !keep(t.cell)) continue;
-    fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8.3f}\n", t.id, t.cell.model, t.cell.backend,
+    fmt::print("{:<16}  {:<16} {:<10} {:<20} {:<20} {:>4} {:>4} {:>8.1f}\n", t.id, t.cell.model, t.cell.backend,
                t.cell.w_calib, t.cell.a_calib, t.cell.wbit, t.cell.abit, t.cost);
     if (!t.cell.layers.empty()) fmt::print("{:<16}  layers: {}\n", "", quant::rules_label(t.cell.layers));
     cost += t.cost;
     shown++;
   }
-  fmt::print("{}: {} grid cells, {} tasks ({} duplicates removed){}, {} models; estimated cost {:.2f} units\n",
+  fmt::print("{}: {} grid cells, {} tasks ({} duplicates removed){}, {} models; estimated {:.0f} s of task time\n",
              spec.name, spec.cells.size(), tasks.size(), spec.cells.size() - tasks.size(),
              keep ? fmt::format(", {} selected by --filter", shown) : "", spec.models.size(), cost);
+  fmt::print("cost s: seconds of {} (fit: {}){}\n", fit.reference, fit.source,
+             in.data.eval_images > 0 ? fmt::format("; {} eval images of {} px", in.data.eval_images, in.data.image_size)
+                                     : "; the eval shard unread: 50 000 images of 224 px assumed (32 px for small_input)");
   // Per-layer rules are checked on the model graphs (no data needed): which nodes each one sets.
   // Every cell's rules are checked, as `run` checks them, whatever --filter keeps; only the kept
   // cells' are listed.
@@ -191,6 +251,7 @@ void add_sweep_commands(CLI::App& app) {
     SelectionArgs selection;
     bool resolve = false;
     GroupArgs group;
+    CostArgs costs;
   };
   auto pa = std::make_shared<PlanArgs>();
   auto* p = app.add_subcommand(
@@ -207,9 +268,20 @@ void add_sweep_commands(CLI::App& app) {
                 "ranks per node for --ranks (groups stay on one node where they can; default: one node)")
       ->check(CLI::Range(1, 1 << 20));
   p->add_option("--group-size", pa->group.group_size, kGroupSizeHelp)->capture_default_str();
+  add_costs_option(p, pa->costs.costs);
+  auto* from = input_file(p->add_option("--costs-from", pa->costs.costs_from,
+                                        "fit the cost model from the phase seconds a results file records and use it;\n"
+                                        "prints predicted against measured seconds per task class"),
+                          "a results file written by `qsweep run`");
+  from->excludes("--costs");
+  p->add_option("--save-costs", pa->costs.save_costs, "with --costs-from: write the fit (JSON) for --costs")
+      ->needs(from);
+  p->add_option("--costs-reference", pa->costs.reference,
+                "with --costs-from: what one second of the fit is (default: 'one rank of <the rows' hosts>')")
+      ->needs(from);
   p->callback([pa] {
     parse_group_size(pa->group.group_size);
-    plan(pa->sweep, pa->selection, pa->resolve, pa->group);
+    plan(pa->sweep, pa->selection, pa->resolve, pa->group, pa->costs);
   });
 
   struct RunArgs {
@@ -218,6 +290,8 @@ void add_sweep_commands(CLI::App& app) {
     dist::RunOptions options;
     bool no_resume = false;
     std::string group_size = "1";
+    std::string costs;
+    std::optional<sweep::CostFit> fit;
   };
   auto a = std::make_shared<RunArgs>();
   auto* r = app.add_subcommand(
@@ -236,9 +310,14 @@ void add_sweep_commands(CLI::App& app) {
   r->add_option("--threads", a->options.threads, "intra-op threads per rank (default: cores per node / ranks per node)")
       ->check(CLI::Range(1, 1024));
   r->add_option("--group-size", a->group_size, kGroupSizeHelp)->capture_default_str();
+  add_costs_option(r, a->costs);
   add_selection_options(r, a->selection);
   r->callback([a] {
     a->options.group_size = parse_group_size(a->group_size);
+    if (!a->costs.empty()) {
+      a->fit = sweep::load_cost_fit(a->costs);
+      a->options.costs = &*a->fit;
+    }
     dist::World world(nullptr, nullptr);
     a->options.resume = !a->no_resume;
     auto [spec, keep] = select(a->sweep, a->selection);

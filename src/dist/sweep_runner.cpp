@@ -456,12 +456,14 @@ struct Planned {
 // instead of waiting for work forever. The results file is opened (locked, checked against this
 // sweep) in the same step, so a refused file stops every rank too. Other ranks get nothing.
 Planned plan_on_rank0(World& world, const sweep::SweepSpec& spec, sweep::CellRunner& runner, const std::string& path,
-                      bool new_file) {
+                      bool new_file, const sweep::CostFit* costs) {
   Planned planned;
   std::exception_ptr planning_error;
   if (world.rank() == 0) {
     try {
-      planned.tasks = sweep::make_plan(spec, runner.plan_inputs());
+      auto inputs = runner.plan_inputs();
+      inputs.costs = costs;
+      planned.tasks = sweep::make_plan(spec, inputs);
       sweep::resolve_layer_rules(spec, spec.cells);  // a rule that matches nothing stops the run here
       planned.store = open_results(path, spec, new_file);
     } catch (...) {
@@ -510,7 +512,7 @@ RunSummary run_sweep(World& world, const sweep::SweepSpec& spec, const RunOption
   const auto t0 = std::chrono::steady_clock::now();
 
   const std::string path = options.results.empty() ? "results/" + spec.name + ".h5" : options.results;
-  Planned planned = plan_on_rank0(world, spec, runner, path, options.new_file);
+  Planned planned = plan_on_rank0(world, spec, runner, path, options.new_file, options.costs);
   const std::vector<std::string> hosts = world.hosts();  // collective: rank 0 gets every rank's
 
   if (rank != 0) return work(spec, runner, world);

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "dist/world.h"
+#include "sweep/cost_model.h"
 #include "sweep/sweep_spec.h"
 
 namespace qsweep::dist {
@@ -34,6 +35,9 @@ struct RunOptions {
   // `--filter`: tasks whose cell it rejects are not run this time. They stay in the stored plan,
   // so the table still shows them (empty until run) and a later run without the filter does them.
   std::function<bool(const sweep::Cell&)> keep;
+  // The cost model's coefficients for the schedule, the groups and the ETA (`--costs FILE`);
+  // null: sweep::default_cost_fit(). Scheduling changes no number (docs/groups.md).
+  const sweep::CostFit* costs = nullptr;
 };
 
 struct RunSummary {

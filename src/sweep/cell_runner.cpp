@@ -70,6 +70,15 @@ std::vector<std::string> resolve_layer_rules(const SweepSpec& spec, const std::v
   return out;
 }
 
+DataFacts read_data_facts(const SweepSpec& spec) {
+  try {
+    const auto e = data::Shard::open(spec.data.eval);
+    return {e.size(), e.info().height};
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 namespace {
 
 // "imagenet" for "imagenet:/data/imagenet/val": the dataset a shard was prepared from.
@@ -139,6 +148,7 @@ const std::string& CellRunner::data_fingerprint() {
     check_same_dataset(spec_, e.info(), c.info());
     fingerprint_ = e.info().fingerprint + "+" + c.info().fingerprint;
     eval_images_ = e.size();
+    eval_image_size_ = e.info().height;
     dataset_ = dataset_of(e.info());
   }
   return fingerprint_;
@@ -154,7 +164,8 @@ PlanInputs CellRunner::plan_inputs() {
   PlanInputs in;
   for (const auto& m : spec_.models) in.weights_sha256[m.key] = weights_sha256(m.key);
   in.data_fingerprint = data_fingerprint();
-  in.eval_images = eval_images_;
+  in.data.eval_images = eval_images_;
+  in.data.image_size = eval_image_size_;
   return in;
 }
 

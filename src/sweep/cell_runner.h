@@ -31,6 +31,10 @@ pipeline::TaskSpec task_spec_of(const Cell& cell, const std::string& model_key, 
 // naming the rule's file:line and the cell.
 std::vector<std::string> resolve_layer_rules(const SweepSpec& spec, const std::vector<Cell>& cells);
 
+// The eval shard's image count and size from its header, for the cost model; zeros where it cannot
+// be read (`plan` needs no data; the cost model then states its assumption).
+DataFacts read_data_facts(const SweepSpec& spec);
+
 class CellRunner {
  public:
   CellRunner(const SweepSpec& spec, c10::Device device);
@@ -53,7 +57,7 @@ class CellRunner {
   std::map<std::string, std::string> sha_;
   std::unique_ptr<pipeline::ShardTaskData> data_;
   std::string fingerprint_, dataset_;
-  int64_t eval_images_ = 0;
+  int64_t eval_images_ = 0, eval_image_size_ = 0;
   pipeline::ActivationCache cache_;
 };
 

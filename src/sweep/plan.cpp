@@ -1,4 +1,4 @@
-// Task resolution, ids and the cost model used to schedule longest tasks first.
+// Task resolution, ids and each task's predicted seconds (the cost model, sweep/cost_model.h).
 #include "sweep/plan.h"
 
 #include <fmt/format.h>
@@ -76,27 +76,9 @@ std::string task_id(const SweepSpec& s, const Cell& c, const PlanInputs& in) {
   return id_of(resolved_config_json(s, c, in));
 }
 
-double estimated_cost(const SweepSpec& s, const Cell& c, int64_t eval_images) {
-  // The model registry's GFLOPs at 224² (×width²), relative work in image forwards. Rough on
-  // purpose: the scheduler needs the ratio of a reconstruction task to a naive one right, not seconds.
-  constexpr double kReference = 50000;  // ImageNet's validation split
+double estimated_cost(const SweepSpec& s, const Cell& c, const DataFacts& data, const CostFit& fit) {
   const auto& m = s.model(c.model);
-  const auto* info = models::find_model(m.arch);
-  const double flops = (info ? info->gflops : 1.0) * m.options.width * m.options.width;
-  double images = eval_images > 0 ? static_cast<double>(eval_images) : kReference;  // evaluation
-  if (!c.fp32()) {
-    const double calibration = static_cast<double>(s.data.calibration_batches) * s.data.batch_size;
-    // Observers cost ~1.5 forwards per image seen; an MSE search ~4 times that.
-    images += calibration * 2.5 * (c.a_calib.find("mse") != std::string::npos ? 4.0 : 1.0);
-    // Preparing the model and observing its weights (more for an MSE search) do not scale with data.
-    images += 0.1 * kReference * (c.w_calib.find("mse") != std::string::npos ? 2.0 : 1.0);
-    // Reconstruction: every unit takes `iterations` steps of one forward + backward (~3 forwards)
-    // of a batch; the units together make about one model.
-    if (pipeline::reconstruction_of(c.w_calib)) {
-      images += 3.0 * static_cast<double>(c.options.iterations) * s.data.batch_size;
-    }
-  }
-  return flops * images / kReference;
+  return predict(fit, task_work(s, c, model_work(m, work_image_size(m, data)), data)).total();
 }
 
 std::vector<Task> make_plan(const SweepSpec& s, const PlanInputs& in) {
@@ -107,7 +89,7 @@ std::vector<Task> make_plan(const SweepSpec& s, const PlanInputs& in) {
     t.cell = c;
     t.config_json = resolved_config_json(s, c, in);
     t.id = id_of(t.config_json);
-    t.cost = estimated_cost(s, c, in.eval_images);
+    t.cost = estimated_cost(s, c, in.data, in.costs ? *in.costs : default_cost_fit());
     if (seen.insert(t.id).second) tasks.push_back(std::move(t));
   }
   return tasks;

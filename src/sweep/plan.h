@@ -1,4 +1,4 @@
-// From a SweepSpec to the task list: resolved configuration, stable id, estimated cost.
+// From a SweepSpec to the task list: resolved configuration, stable id, predicted seconds.
 //
 //   PlanInputs in{.weights_sha256 = {{"resnet18", sha}}, .data_fingerprint = fp};
 //   std::vector<Task> tasks = make_plan(spec, in);   // grid order, duplicates removed
@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sweep/cost_model.h"
 #include "sweep/sweep_spec.h"
 
 namespace qsweep::sweep {
@@ -20,23 +21,26 @@ namespace qsweep::sweep {
 struct PlanInputs {
   std::map<std::string, std::string> weights_sha256;  // model key → sha256 of its checkpoint
   std::string data_fingerprint;                       // of the eval + calibration shards
-  int64_t eval_images = 0;  // images in the eval shard; 0 = not read (the cost model assumes ImageNet's 50 000)
+  DataFacts data;  // eval images and image size from the shard headers, where they could be read
+  // The cost model's coefficients (seconds of its reference); null: default_cost_fit().
+  const CostFit* costs = nullptr;
 };
 
 struct Task {
   std::string id;
   Cell cell;
   std::string config_json;  // canonical resolved configuration (what the id hashes)
-  double cost = 0;          // rough relative cost, for longest-first scheduling and ETAs
+  double cost = 0;          // predicted seconds on the cost fit's reference (longest-first order, groups, ETAs)
 };
 
 std::vector<Task> make_plan(const SweepSpec& spec, const PlanInputs& inputs);
 std::string resolved_config_json(const SweepSpec& spec, const Cell& cell, const PlanInputs& inputs);
 // The id make_plan gives the cell: a worker rank re-derives it to check it runs what was planned.
 std::string task_id(const SweepSpec& spec, const Cell& cell, const PlanInputs& inputs);
-// In units of one FP32 evaluation of 50 000 images by a 1-GFLOP model: image forwards (evaluation,
-// calibration, ~3 per image of each reconstruction step) × the model's GFLOPs ÷ 50 000.
-double estimated_cost(const SweepSpec& spec, const Cell& cell, int64_t eval_images = 0);
+// Predicted seconds of the cell's task on the fit's reference (sweep/cost_model.h), its model's
+// work measured at the data's image size (`data`; unknown: the assumption work_image_size states).
+double estimated_cost(const SweepSpec& spec, const Cell& cell, const DataFacts& data = {},
+                      const CostFit& fit = default_cost_fit());
 
 // The group size of each of `tasks` on `ranks` ranks (docs/groups.md): the cell's `group_size`
 // option, else `run_default` (`qsweep run --group-size`: 1 = one rank per task, 0 = auto, N = N

@@ -84,7 +84,7 @@ models:
 )" + std::string("grid:\n  - include:\n      - {model: regnetx600m, backend: tensorrt, w_calib: qdrop, a_calib: ema_mse, "
                  "wbit: 4, abit: 6}\n"),
                                   "t.yaml");
-  PlanInputs in{{{"regnetx600m", "abc"}}, "fp"};
+  PlanInputs in{{{"regnetx600m", "abc"}}, "fp", {}, nullptr};
   const Cell c = NonDefault();
   EXPECT_EQ(task_id(s, c, in), task_id(s, cell_from_json(cell_to_json(c)), in));
   Cell other = c;

@@ -49,7 +49,7 @@ TEST(LayerRules, PartOfTheTaskIdOnlyWhenPresent) {
   const auto plain = parse("", "");
   const auto ruled = parse("layers: [{match: \"@first\", wbit: 8}]\n", "");
   const auto other = parse("layers: [{match: \"@first\", wbit: 6}]\n", "");
-  PlanInputs in{{{"resnet18", "abc"}}, "fp"};
+  PlanInputs in{{{"resnet18", "abc"}}, "fp", {}, nullptr};
   const auto id = [&](const SweepSpec& s) { return task_id(s, s.cells.at(0), in); };
   EXPECT_NE(id(plain), id(ruled));
   EXPECT_NE(id(ruled), id(other));

@@ -10,6 +10,7 @@
 #include "data/shard/shard.h"
 #include "sweep/cell_runner.h"
 #include "sweep/plan.h"
+#include "support/error.h"
 #include "sweep/sweep_spec.h"
 
 namespace qsweep::sweep {
@@ -273,7 +274,7 @@ TEST(Plan, TaskIdsAreStableAndIndependentOfGridOrder) {
   const auto b = parse(R"(grid:
   - product: {w_calib: [mse, minmax], abit: 8, model: [mbv2, resnet18], backend: academic, a_calib: ema_minmax, wbit: 4}
 )");
-  PlanInputs in{{{"resnet18", "aa"}, {"mbv2", "bb"}}, "fp"};
+  PlanInputs in{{{"resnet18", "aa"}, {"mbv2", "bb"}}, "fp", {}, nullptr};
   const auto ta = make_plan(a, in), tb = make_plan(b, in);
   ASSERT_EQ(ta.size(), 4u);
   std::set<std::string> ids_a, ids_b;
@@ -282,9 +283,9 @@ TEST(Plan, TaskIdsAreStableAndIndependentOfGridOrder) {
   EXPECT_EQ(ids_a, ids_b);
   EXPECT_EQ(ta[0].id.size(), 16u);
   // Anything that changes the number changes the id.
-  PlanInputs other_weights{{{"resnet18", "cc"}, {"mbv2", "bb"}}, "fp"};
+  PlanInputs other_weights{{{"resnet18", "cc"}, {"mbv2", "bb"}}, "fp", {}, nullptr};
   EXPECT_NE(make_plan(a, other_weights)[0].id, ta[0].id);
-  PlanInputs other_data{{{"resnet18", "aa"}, {"mbv2", "bb"}}, "fp2"};
+  PlanInputs other_data{{{"resnet18", "aa"}, {"mbv2", "bb"}}, "fp2", {}, nullptr};
   EXPECT_NE(make_plan(a, other_data)[0].id, ta[0].id);
   // A fixed reference: the id of this resolved configuration must never drift between versions.
   EXPECT_EQ(ta[0].config_json.substr(0, 30), R"({"a_calib":"ema_minmax","abit")");
@@ -344,7 +345,7 @@ TEST(Overrides, SetChangesEveryCellIsValidatedAndChangesIds) {
   const auto message = [&](const std::string& a) {
     try {
       apply_overrides(s, {a});
-    } catch (const SweepError& e) {
+    } catch (const UsageError& e) {  // a --set is the command line's: exit 1
       return std::string(e.what());
     }
     return std::string("no error");

@@ -95,7 +95,7 @@ TEST(OptionCoverage, EveryOptionIsAKeyInListOrder) {
 
 TEST(OptionCoverage, EveryOptionIsReadSentAndHashedAsItsListSays) {
   const SweepSpec plain = parse_sweep(kHead + kGrid, "t.yaml");
-  PlanInputs in{{{"resnet18", "abc"}}, "fp"};
+  PlanInputs in{{{"resnet18", "abc"}}, "fp", {}, nullptr};
   const std::string plain_id = task_id(plain, plain.cells.at(0), in);
   for (const auto& p : probes()) {
     ASSERT_TRUE(p.has) << p.key << ": no candidate value passes its `valid`";

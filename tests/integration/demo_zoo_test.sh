@@ -21,5 +21,6 @@ for recipe in "$zoo"/*.pth.json; do
   grep -q "width: $width," "$REPO/sweeps/demo.yaml" || fail "sweeps/demo.yaml does not use width $width"
 done
 "$QSWEEP_BIN" plan "$REPO/sweeps/demo.yaml" | tee "$FIX/demo_plan.txt"
-grep -q "55 tasks" "$FIX/demo_plan.txt" || fail "sweeps/demo.yaml should plan 5 models x 11 seed rows = 55 tasks"
+grep -q "65 tasks" "$FIX/demo_plan.txt" ||
+  fail "sweeps/demo.yaml should plan 5 models x (11 seed rows + the corrected EMAQuantile at W8A8 and W4A8) = 65 tasks"
 echo "demo zoo: 1 passed, 0 failed"

@@ -13,8 +13,12 @@
 
 #include <algorithm>
 #include <exception>
+#include <ctime>
+#include <iomanip>
 #include <numeric>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,6 +52,46 @@ void print_row(const SweepSpec& spec, const std::vector<Task>& tasks, int ranks,
              largest);
 }
 
+// "2026-11-27T10:31:58Z" → seconds since the epoch.
+double epoch_seconds(const std::string& iso) {
+  std::tm tm{};
+  std::istringstream in(iso);
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+  return in.fail() ? 0.0 : static_cast<double>(timegm(&tm));
+}
+
+// The error of `given` on the file's tasks, then of the file's own fit, and the makespan the file's
+// fit predicts for its tasks on its ranks (longest first, one rank per task) against the one the
+// rows' timestamps give. Returns the file's fit.
+CostFit report_fit(const std::string& path, const CostFit& given) {
+  const qsweep::results::ResultsStore store(path, qsweep::results::ResultsStore::Mode::kReadOnly);
+  const auto samples = qsweep::results::cost_samples(store);
+  fmt::print("{} tasks of {} (run on one rank each{}); seconds of {}\n\n", samples.samples.size(), path,
+             samples.skipped_groups ? fmt::format(", {} task-group rows left out", samples.skipped_groups) : "",
+             samples.reference);
+  fmt::print("the fit given ({}), predicting this file's tasks:\n{}\n", given.source,
+             format_fit_errors(fit_errors(given, samples.samples)));
+  const auto own = fit_costs(samples.samples, samples.reference, path);
+  fmt::print("a fit made from this file, predicting its own tasks:\n{}\n", format_fit_errors(fit_errors(own, samples.samples)));
+  std::vector<double> costs;
+  for (const auto& x : samples.samples) costs.push_back(predict(own, x.work).total());
+  std::set<int> ranks;
+  double first = 0, last = 0;
+  for (const auto& r : store.rows()) {
+    if (!r.ok()) continue;
+    ranks.insert(r.rank);
+    const double a = epoch_seconds(r.started), b = epoch_seconds(r.finished);
+    if (a > 0 && (first == 0 || a < first)) first = a;
+    last = std::max(last, b);
+  }
+  const int n = std::max<size_t>(1, ranks.size());
+  const auto sched = simulate(costs, longest_first(costs), std::vector<int>(costs.size(), 1), block_nodes(n, n));
+  fmt::print("makespan on {} rank(s): predicted {:.0f} s (every task's activation statistics computed), measured {:.0f} s "
+             "(first start to last finish in the rows)\n\n",
+             n, sched.makespan, last - first);
+  return own;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -72,22 +116,18 @@ int main(int argc, char** argv) {
   app.add_option("--max-group", max_group, "largest auto group; 0 = as `qsweep run --group-size auto` (ranks, at most the calibration batch size)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  std::string costs_from;
+  std::string costs_from, costs;
   app.add_option("--costs-from", costs_from,
-                 "fit the cost model from this results file, print its error per task class, and use it")
+                 "a results file: the error per task class of the --costs fit (out of sample) and of a fit made\n"
+                 "from the file itself, predicted against measured makespan; the table then uses the file's fit")
+      ->check(CLI::ExistingFile);
+  app.add_option("--costs", costs, "the fit to judge on --costs-from (default: the built-in sweeps/costs/demo_2core.json)")
       ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   try {
     std::optional<CostFit> fit;
-    if (!costs_from.empty()) {
-      const qsweep::results::ResultsStore store(costs_from, qsweep::results::ResultsStore::Mode::kReadOnly);
-      const auto samples = qsweep::results::cost_samples(store);
-      fit = fit_costs(samples.samples, samples.reference, costs_from);
-      fmt::print("cost model fitted from {} ({} tasks; seconds of {}):\n", costs_from, samples.samples.size(),
-                 fit->reference);
-      fmt::print("{}\n", format_fit_errors(fit_errors(*fit, samples.samples)));
-    }
+    if (!costs_from.empty()) fit = report_fit(costs_from, costs.empty() ? default_cost_fit() : load_cost_fit(costs));
     fmt::print("{} rank(s) per node, largest group {}; ratios to ideal = sum(cost) / ranks\n", ranks_per_node,
                max_group > 0 ? std::to_string(max_group) : std::string("as the runner's (<= calibration batch size)"));
     fmt::print("{:<16} {:>6} {:>6} {:>10} {:>12} {:>12} {:>8}\n", "sweep", "ranks", "tasks", "sum(cost)", "off / ideal",

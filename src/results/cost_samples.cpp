@@ -27,6 +27,7 @@ sweep::TaskWork work_of(const TaskRow& r, const nlohmann::json& config) {
   spec.seed = config.value("seed", uint64_t{1005});
   spec.data.calibration_batches = config.at("data").at("calibration_batches").get<int>();
   spec.data.batch_size = config.at("data").at("batch_size").get<int>();
+  spec.data.eval_batch_size = config.at("data").value("eval_batch_size", spec.data.eval_batch_size);
   sweep::Cell c{r.model, r.backend, r.w_calib, r.a_calib, r.wbit, r.abit, {}, {}};
   if (config.contains("reconstruction")) {
     c.options.iterations = config["reconstruction"].value("iterations", c.options.iterations);

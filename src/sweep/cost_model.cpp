@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <tuple>
@@ -33,7 +34,9 @@ ModelWork measure(const ModelEntry& m, int64_t image_size) {
   w.mparams = static_cast<double>(g.params.parameter_count()) * 1e-6;
   double macs = 0;
   graph::ExecOptions options;
+  double elements = 0;
   options.on_output = [&](const graph::Node& n, const at::Tensor& out) {
+    elements += static_cast<double>(out.numel());
     if (!graph::has_weight(n.op)) return;
     // Each output element is one dot product over a weight row (in/groups · kh · kw, or in).
     const auto& weight = g.param(n, "weight");
@@ -42,18 +45,21 @@ ModelWork measure(const ModelEntry& m, int64_t image_size) {
   };
   graph::run(g, at::zeros({1, m.options.in_channels, image_size, image_size}), options);
   w.gmacs = macs * 1e-9;
+  w.melems = elements * 1e-6;
+  w.nodes = static_cast<int>(g.nodes.size());
   for (const auto& b : quant::backend_names()) {
     const auto qm = quant::prepare(g, quant::backend(b), quant::CalibrationConfig{});
     if (b == "academic") {
       w.blocks = static_cast<int>(quant::reconstruct::partition(qm.graph, quant::reconstruct::Pattern::kBlock).size());
     }
-    double elements = 0;
+    double observed = 0;
     graph::ExecOptions count;
     count.on_output = [&](const graph::Node& n, const at::Tensor& out) {
-      if (n.op == graph::Op::kFakeQuant) elements += static_cast<double>(out.numel());
+      if (n.op == graph::Op::kFakeQuant) observed += static_cast<double>(out.numel());
     };
     graph::run(qm.graph, at::zeros({1, m.options.in_channels, image_size, image_size}), count);
-    w.act_melems[b] = elements * 1e-6;
+    w.act_melems[b] = observed * 1e-6;
+    w.quant_nodes[b] = static_cast<int>(qm.graph.nodes.size());
   }
   return w;
 }
@@ -77,34 +83,76 @@ double get(const std::map<std::string, double>& m, const std::string& key, const
   return m.empty() ? 0.0 : m.begin()->second;
 }
 
-// a·x + b·y ≈ s, minimising Σ((a·x + b·y)/s − 1)², a, b ≥ 0.
-std::pair<double, double> two_term_fit(const std::vector<std::tuple<double, double, double>>& xys) {
-  double xx = 0, xy = 0, yy = 0, x1 = 0, y1 = 0;
-  for (const auto& [x, y, s] : xys) {
-    const double u = x / s, v = y / s;
-    xx += u * u, xy += u * v, yy += v * v, x1 += u, y1 += v;
+// Samples of one phase: its work terms and the seconds measured.
+struct Sample {
+  std::vector<double> x;
+  double seconds;
+};
+
+// c ≥ 0 minimising Σ((c·x)/s − 1)² (least squares on the relative error): every subset of the
+// terms is solved by its normal equations and the best one with no negative coefficient wins
+// (three terms at most: seven subsets).
+std::vector<double> nonneg_fit(const std::vector<Sample>& samples, size_t terms) {
+  std::vector<double> best(terms, 0.0);
+  double best_error = std::numeric_limits<double>::infinity();
+  for (unsigned mask = 1; mask < (1u << terms); ++mask) {
+    std::vector<size_t> on;
+    for (size_t j = 0; j < terms; ++j) {
+      if (mask & (1u << j)) on.push_back(j);
+    }
+    const size_t n = on.size();
+    std::vector<std::vector<double>> a(n, std::vector<double>(n + 1, 0.0));  // [A | b]
+    for (const auto& smp : samples) {
+      for (size_t r = 0; r < n; ++r) {
+        const double u = smp.x[on[r]] / smp.seconds;
+        for (size_t c = 0; c < n; ++c) a[r][c] += u * smp.x[on[c]] / smp.seconds;
+        a[r][n] += u;
+      }
+    }
+    bool singular = false;
+    for (size_t k = 0; k < n && !singular; ++k) {  // Gauss-Jordan with partial pivoting
+      size_t pivot = k;
+      for (size_t r = k + 1; r < n; ++r) {
+        if (std::abs(a[r][k]) > std::abs(a[pivot][k])) pivot = r;
+      }
+      std::swap(a[k], a[pivot]);
+      if (std::abs(a[k][k]) < 1e-300) {
+        singular = true;
+        break;
+      }
+      for (size_t r = 0; r < n; ++r) {
+        if (r == k) continue;
+        const double f = a[r][k] / a[k][k];
+        for (size_t c = k; c <= n; ++c) a[r][c] -= f * a[k][c];
+      }
+    }
+    if (singular) continue;
+    std::vector<double> c(terms, 0.0);
+    bool negative = false;
+    for (size_t k = 0; k < n; ++k) {
+      c[on[k]] = a[k][n] / a[k][k];
+      negative = negative || c[on[k]] < 0 || !std::isfinite(c[on[k]]);
+    }
+    if (negative) continue;
+    double error = 0;
+    for (const auto& smp : samples) {
+      double p = 0;
+      for (size_t j = 0; j < terms; ++j) p += c[j] * smp.x[j];
+      error += std::pow(p / smp.seconds - 1, 2);
+    }
+    // A subset that fits as well with fewer terms is preferred (ties within rounding).
+    if (error < best_error * (1 - 1e-9)) best_error = error, best = c;
   }
-  const double det = xx * yy - xy * xy;
-  if (std::abs(det) > 1e-12 * std::max(1.0, xx * yy)) {
-    const double a = (x1 * yy - y1 * xy) / det, b = (y1 * xx - x1 * xy) / det;
-    if (a >= 0 && b >= 0) return {a, b};
-  }
-  // One term alone, whichever fits better.
-  const double a = xx > 0 ? x1 / xx : 0, b = yy > 0 ? y1 / yy : 0;
-  double err_a = 0, err_b = 0;
-  for (const auto& [x, y, s] : xys) {
-    err_a += std::pow(a * x / s - 1, 2);
-    err_b += std::pow(b * y / s - 1, 2);
-  }
-  return err_a <= err_b ? std::make_pair(a, 0.0) : std::make_pair(0.0, b);
+  return best;
 }
 
-// a·x ≈ s − b·y for a known b, minimising Σ((a·x + b·y)/s − 1)², a ≥ 0.
-double fit_with(const std::vector<std::tuple<double, double, double>>& xys, double b) {
+// c₀ ≥ 0 for the first term when the second's coefficient is fixed at `b`.
+double fit_with(const std::vector<Sample>& samples, double b) {
   double xx = 0, xr = 0;
-  for (const auto& [x, y, s] : xys) {
-    xx += (x / s) * (x / s);
-    xr += (x / s) * (1 - b * y / s);
+  for (const auto& smp : samples) {
+    const double u = smp.x[0] / smp.seconds;
+    xx += u * u;
+    xr += u * (1 - b * smp.x[1] / smp.seconds);
   }
   return xx > 0 ? std::max(0.0, xr / xx) : 0.0;
 }
@@ -143,14 +191,18 @@ ModelWork model_work(const ModelEntry& m, int64_t image_size) {
 TaskWork task_work(const SweepSpec& s, const Cell& c, const ModelWork& m, const DataFacts& data) {
   TaskWork w;
   w.fp32 = c.fp32();
-  w.mparams = m.mparams, w.gmacs = m.gmacs;
+  w.mparams = m.mparams, w.gmacs = m.gmacs, w.melems = m.melems;
   w.eval_images = data.eval_images > 0 ? static_cast<double>(data.eval_images) : kAssumedEvalImages;
+  w.eval_batches = std::ceil(w.eval_images / std::max(1, s.data.eval_batch_size));
+  w.nodes = m.nodes;
   if (w.fp32) return w;
   const auto t = pipeline::resolve_calibrators(task_spec_of(c, c.model, s.seed));
   w.a_observer = observer_key(t.calib.a_observer, t.calib.a_p);
   w.w_observer = observer_key(t.calib.w_observer, t.calib.w_p);
   const auto elems = m.act_melems.find(quant::backend(c.backend).name);
   w.act_melems = elems == m.act_melems.end() ? 0.0 : elems->second;
+  if (const auto q = m.quant_nodes.find(quant::backend(c.backend).name); q != m.quant_nodes.end()) w.nodes = q->second;
+  w.calib_batches = s.data.calibration_batches;
   w.calib_images = static_cast<double>(s.data.calibration_batches) * s.data.batch_size;
   w.deploy_check = t.deploy_check;
   if (t.reconstruction.algorithm != quant::reconstruct::Algorithm::kNone) {
@@ -162,22 +214,27 @@ TaskWork task_work(const SweepSpec& s, const Cell& c, const ModelWork& m, const 
   return w;
 }
 
+double forward_seconds(const CostFit& f, const TaskWork& w) {
+  return f.eval_quant * w.gmacs + f.eval_quant_elems * w.melems;
+}
+
 PhaseSeconds predict(const CostFit& f, const TaskWork& w) {
   PhaseSeconds p;
-  const double eval_work = w.eval_images * w.gmacs;
+  const double eval_work = w.eval_images * w.gmacs, eval_elems = w.eval_images * w.melems;
   if (w.fp32) {
-    p.evaluate = f.eval_fp32 * eval_work;
+    p.evaluate = f.eval_fp32 * eval_work + f.eval_fp32_elems * eval_elems + f.eval_fp32_nodes * w.eval_batches * w.nodes;
     return p;
   }
   p.prepare = f.prepare * w.mparams;
-  p.calibrate_activations = w.calib_images * (get(f.act_forward, w.a_observer, "ema_minmax") * w.gmacs +
-                                              get(f.act_observe, w.a_observer, "ema_minmax") * w.act_melems);
+  p.calibrate_activations = w.calib_images * (get(f.act_forward, w.a_observer, "ema_minmax") * w.melems +
+                                              get(f.act_observe, w.a_observer, "ema_minmax") * w.act_melems) +
+                            get(f.act_nodes, w.a_observer, "ema_minmax") * w.calib_batches * w.nodes;
   p.calibrate_weights = get(f.weights, w.w_observer, "minmax") * w.mparams;
   if (!w.algo.empty()) {
     p.reconstruct = w.iterations * (get(f.step, w.algo, "adaround") * w.units +
-                                    get(f.image, w.algo, "adaround") * w.batch * w.gmacs);
+                                    get(f.image, w.algo, "adaround") * w.batch * forward_seconds(f, w));
   }
-  p.evaluate = f.eval_quant * eval_work;
+  p.evaluate = f.eval_quant * eval_work + f.eval_quant_elems * eval_elems + f.eval_quant_nodes * w.eval_batches * w.nodes;
   if (w.deploy_check) p.deploy_check = (f.deploy > 0 ? f.deploy : f.eval_quant) * eval_work;
   return p;
 }
@@ -185,45 +242,60 @@ PhaseSeconds predict(const CostFit& f, const TaskWork& w) {
 CostFit fit_costs(const std::vector<CostSample>& samples, const std::string& reference, const std::string& source) {
   CostFit f;
   f.reference = reference, f.source = source;
-  Ratio prepare, weights, eval_fp32, eval_quant, deploy;
-  std::map<std::string, std::vector<std::tuple<double, double, double>>> recon, activations;
+  Ratio prepare, weights, deploy;
+  std::map<std::string, std::vector<Sample>> activations, evaluation;
+  std::map<std::string, std::vector<const CostSample*>> recon_samples;  // priced after the evaluation
   for (const auto& s : samples) {
     const auto& w = s.work;
     const double eval_work = w.eval_images * w.gmacs;
-    if (w.fp32) {
-      eval_fp32.add("", s.measured.evaluate, eval_work);
-      continue;
+    if (s.measured.evaluate > 0) {
+      evaluation[w.fp32 ? "fp32" : "quant"].push_back(
+          {{eval_work, w.eval_images * w.melems, w.eval_batches * w.nodes}, s.measured.evaluate});
     }
+    if (w.fp32) continue;
     prepare.add("", s.measured.prepare, w.mparams);
     if (s.activations_measured && s.measured.calibrate_activations > 0) {
-      activations[w.a_observer].emplace_back(w.calib_images * w.gmacs, w.calib_images * w.act_melems,
-                                             s.measured.calibrate_activations);
+      activations[w.a_observer].push_back({{w.calib_images * w.melems, w.calib_images * w.act_melems,
+                                            w.calib_batches * w.nodes},
+                                           s.measured.calibrate_activations});
     }
     weights.add(w.w_observer, s.measured.calibrate_weights, w.mparams);
-    eval_quant.add("", s.measured.evaluate, eval_work);
     if (w.deploy_check) deploy.add("", s.measured.deploy_check, eval_work);
-    if (!w.algo.empty() && s.measured.reconstruct > 0) {
-      recon[w.algo].emplace_back(w.iterations * w.units, w.iterations * w.batch * w.gmacs, s.measured.reconstruct);
-    }
+    if (!w.algo.empty() && s.measured.reconstruct > 0) recon_samples[w.algo].push_back(&s);
   }
   const auto one = [](const Ratio& r) {
     const auto m = r.result();
     return m.empty() ? 0.0 : m.begin()->second;
   };
   f.prepare = one(prepare);
-  for (const auto& [obs, xys] : activations) std::tie(f.act_forward[obs], f.act_observe[obs]) = two_term_fit(xys);
+  for (const auto& [obs, list] : activations) {
+    const auto c = nonneg_fit(list, 3);
+    f.act_forward[obs] = c[0], f.act_observe[obs] = c[1], f.act_nodes[obs] = c[2];
+  }
   f.weights = weights.result();
-  f.eval_fp32 = one(eval_fp32);
-  f.eval_quant = one(eval_quant);
+  if (evaluation.count("fp32")) {
+    const auto c = nonneg_fit(evaluation["fp32"], 3);
+    f.eval_fp32 = c[0], f.eval_fp32_elems = c[1], f.eval_fp32_nodes = c[2];
+  }
+  if (evaluation.count("quant")) {
+    const auto c = nonneg_fit(evaluation["quant"], 3);
+    f.eval_quant = c[0], f.eval_quant_elems = c[1], f.eval_quant_nodes = c[2];
+  }
   f.deploy = one(deploy);
-  for (const auto& [algo, xys] : recon) {
-    std::tie(f.step[algo], f.image[algo]) = two_term_fit(xys);
-    // Samples of one model (or of models whose units and MACs are in proportion) cannot tell the
+  for (const auto& [algo, list] : recon_samples) {
+    std::vector<Sample> xys;
+    for (const auto* s : list) {
+      const auto& w = s->work;
+      xys.push_back({{w.iterations * w.units, w.iterations * w.batch * forward_seconds(f, w)}, s->measured.reconstruct});
+    }
+    const auto c = nonneg_fit(xys, 2);
+    f.step[algo] = c[0], f.image[algo] = c[1];
+    // Samples of one model (or of models whose units and work are in proportion) cannot tell the
     // terms apart, and the fit may put everything on the per-step one; that would price AdaRound at
     // ImageNet scale at its small-model overhead. A step's forward and backward over the batch are
-    // then taken to cost three evaluation forwards per image-GMAC, and the per-step term the rest.
-    if (f.image[algo] == 0 && f.eval_quant > 0) {
-      f.image[algo] = 3 * f.eval_quant;
+    // then taken to cost three evaluation forwards, and the per-step term the rest.
+    if (f.image[algo] == 0) {
+      f.image[algo] = 3;
       f.step[algo] = fit_with(xys, f.image[algo]);
     }
   }
@@ -272,11 +344,16 @@ std::string cost_fit_json(const CostFit& f) {
   j["seconds_per"] = {{"prepare_mparam", f.prepare},
                       {"activation_calibration_image_gmac", f.act_forward},
                       {"activation_calibration_observed_melement", f.act_observe},
+                      {"activation_calibration_batch_node", f.act_nodes},
                       {"weight_calibration_mparam", f.weights},
                       {"reconstruction_unit_step", f.step},
-                      {"reconstruction_image_gmac", f.image},
+                      {"reconstruction_image_forwards", f.image},
                       {"fp32_eval_image_gmac", f.eval_fp32},
+                      {"fp32_eval_image_melement", f.eval_fp32_elems},
+                      {"fp32_eval_batch_node", f.eval_fp32_nodes},
                       {"quantized_eval_image_gmac", f.eval_quant},
+                      {"quantized_eval_image_melement", f.eval_quant_elems},
+                      {"quantized_eval_batch_node", f.eval_quant_nodes},
                       {"deploy_check_image_gmac", f.deploy}};
   return j.dump(2) + "\n";
 }
@@ -291,11 +368,16 @@ CostFit cost_fit_from_json(const std::string& text, const std::string& where) {
     f.prepare = s.at("prepare_mparam").get<double>();
     f.act_forward = s.at("activation_calibration_image_gmac").get<std::map<std::string, double>>();
     f.act_observe = s.at("activation_calibration_observed_melement").get<std::map<std::string, double>>();
+    f.act_nodes = s.at("activation_calibration_batch_node").get<std::map<std::string, double>>();
     f.weights = s.at("weight_calibration_mparam").get<std::map<std::string, double>>();
     f.step = s.at("reconstruction_unit_step").get<std::map<std::string, double>>();
-    f.image = s.at("reconstruction_image_gmac").get<std::map<std::string, double>>();
+    f.image = s.at("reconstruction_image_forwards").get<std::map<std::string, double>>();
     f.eval_fp32 = s.at("fp32_eval_image_gmac").get<double>();
+    f.eval_fp32_elems = s.at("fp32_eval_image_melement").get<double>();
+    f.eval_fp32_nodes = s.at("fp32_eval_batch_node").get<double>();
     f.eval_quant = s.at("quantized_eval_image_gmac").get<double>();
+    f.eval_quant_elems = s.at("quantized_eval_image_melement").get<double>();
+    f.eval_quant_nodes = s.at("quantized_eval_batch_node").get<double>();
     f.deploy = s.at("deploy_check_image_gmac").get<double>();
     return f;
   } catch (const nlohmann::json::exception& e) {

@@ -10,12 +10,17 @@
 //
 // The work of a phase (per task, from the sweep alone):
 //   prepare              c_prepare · M                  M: the model's weights, millions
-//   calibrate activations N_calib · (f[obs] · G + o[obs] · E)   G: GMACs of one image at the data's size,
+//   calibrate activations N_calib · (f[obs] · A + o[obs] · E) + n[obs] · B_calib · K
+//                                                        G: GMACs of one image at the data's size,
+//                                                        A: elements of all its node outputs (memory),
 //                                                        E: activation elements its quantizers observe
 //   calibrate weights    w[weight observer] · M          obs: the observer and its p ("ema_mse p=2.4")
-//   reconstruct          iterations · (s[algo] · U + g[algo] · batch · G)   U: units (layers or blocks)
-//   evaluate             e · N_eval · G (FP32) or e_q · N_eval · G (fake-quantized)
-//   deploy check         d · N_eval · G (e_q when the fit has no deploy rows)
+//   reconstruct          iterations · (s[algo] · U + g[algo] · batch · F)   U: units (layers or blocks),
+//                                                        F: one fake-quantized evaluation forward's seconds
+//   evaluate             N_eval · (e_g · G + e_a · A) + e_n · B_eval · K, FP32 and fake-quantized apart
+//                                                        B: batches, K: graph nodes (a per-node-call
+//                                                        overhead that dominates on small models)
+//   deploy check         d · N_eval · G (the fake-quantized evaluation's when the fit has no deploy rows)
 // The per-unit term is what makes AdaRound on small models cost more than its FLOPs say: each of
 // its thousands of steps has a fixed overhead (optimizer, kernel launches on tiny tensors).
 #pragma once
@@ -33,10 +38,13 @@ namespace qsweep::sweep {
 struct ModelWork {
   double gmacs = 0;     // multiply-accumulates of one image's forward, ×1e-9
   double mparams = 0;   // weights, millions
+  double melems = 0;    // elements of every node output of one image's forward, millions
+  int nodes = 0;        // nodes of the FP32 graph
   int layers = 0;       // conv + linear nodes: AdaRound's units
   int blocks = 0;       // BRECQ/QDrop units (reconstruct::partition, block pattern)
   // Per backend: elements of one image's activations that its quantizers see, millions.
   std::map<std::string, double> act_melems;
+  std::map<std::string, int> quant_nodes;  // per backend: nodes of the quantized graph
 };
 
 // The data facts the work depends on: read from the shard headers when they can be read.
@@ -56,8 +64,9 @@ struct TaskWork {
   // The observers as run (a reconstruction's resolved ones), with an MSE search's p when not 2:
   // "ema_mse p=2.4"; algo: "" or adaround|brecq|qdrop.
   std::string a_observer, w_observer, algo;
-  double mparams = 0, gmacs = 0, act_melems = 0;
+  double mparams = 0, gmacs = 0, melems = 0, act_melems = 0;
   double calib_images = 0, eval_images = 0, batch = 0, iterations = 0, units = 0;
+  double calib_batches = 0, eval_batches = 0, nodes = 0;  // nodes of the graph the task runs
   bool deploy_check = false;
 };
 
@@ -78,10 +87,13 @@ struct CostFit {
   double prepare = 0;                         // s per million weights
   std::map<std::string, double> act_forward;  // activation observer → s per calibration image-GMAC
   std::map<std::string, double> act_observe;  // activation observer → s per observed million elements
+  std::map<std::string, double> act_nodes;    // activation observer → s per batch and graph node
   std::map<std::string, double> weights;      // weight observer → s per million weights
   std::map<std::string, double> step;         // algo → s per unit-iteration
-  std::map<std::string, double> image;        // algo → s per reconstruction image-GMAC
+  std::map<std::string, double> image;        // algo → evaluation forwards per reconstruction image (~3: fwd + bwd)
   double eval_fp32 = 0, eval_quant = 0;       // s per evaluated image-GMAC
+  double eval_fp32_elems = 0, eval_quant_elems = 0;  // s per evaluated million output elements
+  double eval_fp32_nodes = 0, eval_quant_nodes = 0;  // s per evaluation batch and graph node
   double deploy = 0;                          // s per image-GMAC of the deployment check; 0: use eval_quant
 };
 
@@ -105,8 +117,8 @@ struct CostSample {
 };
 
 // Each coefficient from the samples whose phase it prices: one-term coefficients as Σ seconds ÷
-// Σ work (the ratio estimator), two-term ones (activation calibration, reconstruction) by least
-// squares on the relative error, clamped at zero. Samples whose activation statistics were cached price no activation
+// Σ work (the ratio estimator), several-term ones (activation calibration, evaluation,
+// reconstruction) by least squares on the relative error with no coefficient below zero. Samples whose activation statistics were cached price no activation
 // calibration.
 CostFit fit_costs(const std::vector<CostSample>& samples, const std::string& reference, const std::string& source);
 

@@ -46,18 +46,19 @@ data: {eval: e.h5, calibration: c.h5, calibration_batches: 4, batch_size: 32}
 models:
   resnet18: {arch: resnet18, weights: r18.pth, options: {num_classes: 10, in_channels: 1, width: 0.125, small_input: true}}
   mbv2: {arch: mobilenetv2_1.0, weights: m.pth, options: {num_classes: 10, in_channels: 1, width: 0.25, small_input: true}}
+  regnet: {arch: regnetx600m, weights: g.pth, options: {num_classes: 10, in_channels: 1, width: 0.25, small_input: true}}
 grid:
   - product:
-      model: [resnet18, mbv2]
+      model: [resnet18, mbv2, regnet]
       backend: academic
       zip:
         - {w_calib: none, a_calib: none, wbit: 32, abit: 32}
         - {w_calib: minmax, a_calib: ema_minmax, wbit: 8, abit: 8}
         - {w_calib: mse, a_calib: ema_mse, wbit: 4, abit: 8}
   - include:
-      - {model: [resnet18, mbv2], backend: academic, w_calib: adaround, a_calib: ema_mse, wbit: 4, abit: 8,
+      - {model: [resnet18, mbv2, regnet], backend: academic, w_calib: adaround, a_calib: ema_mse, wbit: 4, abit: 8,
          iterations: 100}
-      - {model: [resnet18, mbv2], backend: academic, w_calib: adaround, a_calib: ema_mse, wbit: 3, abit: 8,
+      - {model: [resnet18, mbv2, regnet], backend: academic, w_calib: adaround, a_calib: ema_mse, wbit: 3, abit: 8,
          iterations: 400}
 )",
                      "t.yaml");
@@ -78,8 +79,11 @@ CostFit known_fit() {
   f.act_observe = {{"ema_minmax", 1e-4}, {"ema_mse", 2e-2}};
   f.weights = {{"minmax", 0.01}, {"mse", 0.4}};
   f.step = {{"adaround", 4e-3}};
-  f.image = {{"adaround", 2e-3}};
+  f.image = {{"adaround", 3.0}};
   f.eval_fp32 = 1e-3, f.eval_quant = 2.5e-3;
+  f.eval_fp32_elems = 2e-4, f.eval_quant_elems = 3e-4;
+  f.eval_fp32_nodes = 1e-5, f.eval_quant_nodes = 2e-5;
+  f.act_nodes = {{"ema_mse", 1e-4}};
   return f;
 }
 
@@ -97,7 +101,7 @@ std::vector<CostSample> samples_of(const SweepSpec& s, const CostFit& truth) {
 }
 
 // Seconds that follow the model exactly are fitted back exactly, both reconstruction terms included
-// (the two models' units and MACs differ, so the two terms are separable).
+// (the three models' work terms are independent, so every term is separable).
 TEST(CostFit, RecoversTheCoefficientsThatMadeTheSeconds) {
   const auto s = demo_like();
   const auto truth = known_fit();
@@ -110,8 +114,9 @@ TEST(CostFit, RecoversTheCoefficientsThatMadeTheSeconds) {
   EXPECT_NEAR(fit.weights.at("mse"), truth.weights.at("mse"), 1e-12);
   EXPECT_NEAR(fit.weights.at("mse p=2.4"), truth.weights.at("mse"), 1e-12);
   EXPECT_NEAR(fit.step.at("adaround"), 4e-3, 1e-9);
-  EXPECT_NEAR(fit.image.at("adaround"), 2e-3, 1e-9);
-  EXPECT_NEAR(fit.eval_fp32, truth.eval_fp32, 1e-12);
+  EXPECT_NEAR(fit.image.at("adaround"), 3.0, 1e-6);
+  EXPECT_NEAR(fit.eval_fp32, truth.eval_fp32, 1e-9);
+  EXPECT_NEAR(fit.eval_quant_elems, truth.eval_quant_elems, 1e-9);
   for (const auto& e : fit_errors(fit, samples_of(s, truth))) EXPECT_LT(e.max_abs_error, 1e-6) << e.task_class;
 }
 
@@ -144,7 +149,8 @@ TEST(CostModel, ReconstructionCostsItsSteps) {
   const auto ada100 = predict(fit, task_work(s, find_cell(s, "resnet18", "adaround", 4), work, data));
   const auto ada400 = predict(fit, task_work(s, find_cell(s, "resnet18", "adaround", 3), work, data));
   EXPECT_NEAR(ada400.reconstruct / ada100.reconstruct, 4.0, 1e-9);
-  EXPECT_NEAR(ada100.reconstruct, 100 * (4e-3 * work.layers + 2e-3 * 32 * work.gmacs), 1e-9);
+  const double forward = 2.5e-3 * work.gmacs + 3e-4 * work.melems;  // one fake-quantized evaluation image
+  EXPECT_NEAR(ada100.reconstruct, 100 * (4e-3 * work.layers + 3.0 * 32 * forward), 1e-9);
   EXPECT_GT(ada100.total(), 2 * naive);
 }
 
@@ -171,7 +177,7 @@ TEST(CostFit, JsonRoundTripAndUnseenNamesFallBack) {
   const auto g = cost_fit_from_json(cost_fit_json(f), "test");
   EXPECT_EQ(cost_fit_json(g), cost_fit_json(f));
   TaskWork w;
-  w.a_observer = "ema_quantile", w.w_observer = "minmax", w.calib_images = 100, w.gmacs = 1, w.eval_images = 0;
+  w.a_observer = "ema_quantile", w.w_observer = "minmax", w.calib_images = 100, w.melems = 1, w.eval_images = 0;
   EXPECT_DOUBLE_EQ(predict(f, w).calibrate_activations, 1.5e-3 * 100);  // ema_minmax's coefficient
   EXPECT_THROW(cost_fit_from_json("{\"reference\": 1}", "bad.json"), SweepError);
 }

@@ -13,17 +13,17 @@ const RegNetParams kRegNetX800M{35.73, 56, 2.28, 16, 16};
 const std::vector<ModelInfo>& model_registry() {
   static const std::vector<ModelInfo> registry = {
       {"resnet18", {}, "resnet", "ResNet-18 (BasicBlock [2,2,2,2]), torchvision/BRECQ names",
-       [](const ModelOptions& o) { return build_resnet("resnet18", {2, 2, 2, 2}, false, o); }, 1.8, 0.01},
+       [](const ModelOptions& o) { return build_resnet("resnet18", {2, 2, 2, 2}, false, o); }, 0.01},
       {"resnet50", {}, "resnet", "ResNet-50 v1.5 (Bottleneck [3,4,6,3]), torchvision/BRECQ names",
-       [](const ModelOptions& o) { return build_resnet("resnet50", {3, 4, 6, 3}, true, o); }, 4.1, 0.01},
+       [](const ModelOptions& o) { return build_resnet("resnet50", {3, 4, 6, 3}, true, o); }, 0.01},
       {"mobilenetv2_1.0", {"mobilenet_v2", "mobilenetv2"}, "mobilenetv2",
        "MobileNetV2 1.0 (BRECQ/tonylins layout; torchvision names mapped)",
-       [](const ModelOptions& o) { return build_mobilenetv2("mobilenetv2_1.0", o); }, 0.3, 0.1},
+       [](const ModelOptions& o) { return build_mobilenetv2("mobilenetv2_1.0", o); }, 0.1},
       {"regnetx600m", {"regnetx_600m"}, "regnetx", "RegNetX-600MF (pycls: widths 48/96/240/528, depths 1/3/5/7, gw 24)",
-       [](const ModelOptions& o) { return build_regnetx("regnetx600m", kRegNetX600M, o); }, 0.6, 0.01},
+       [](const ModelOptions& o) { return build_regnetx("regnetx600m", kRegNetX600M, o); }, 0.01},
       {"regnetx800m", {"regnetx_800m", "regnet_x_800mf"}, "regnetx",
        "RegNetX-800MF (pycls: widths 64/128/288/672, depths 1/3/7/5, gw 16; torchvision regnet_x_800mf names mapped)",
-       [](const ModelOptions& o) { return build_regnetx("regnetx800m", kRegNetX800M, o); }, 0.8, 0.01},
+       [](const ModelOptions& o) { return build_regnetx("regnetx800m", kRegNetX800M, o); }, 0.01},
   };
   return registry;
 }

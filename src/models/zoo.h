@@ -38,7 +38,6 @@ struct ModelInfo {
   std::string summary;
   std::function<graph::Graph(const ModelOptions&)> build;
   // Architecture facts the layers below the sweep need (kept here, not where they are used):
-  double gflops = 1.0;         // multiply-accumulates ×2 of one 224² image at width 1: the cost model's unit
   double round_weight = 0.01;  // AdaRound's λ by default (SPEC §5.4: 0.1 for MobileNetV2, 0.01 otherwise)
 };
 

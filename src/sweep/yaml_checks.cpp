@@ -38,7 +38,14 @@ size_t utf8_length(const std::string& s, size_t i) {
   return n;
 }
 
-void unique_keys(const YAML::Node& n, const std::string& path) {
+// Nesting deeper than any sweep file needs; the walk below recurses once per level.
+constexpr int kMaxDepth = 64;
+
+void unique_keys(const YAML::Node& n, const std::string& path, int depth = 0) {
+  if (depth > kMaxDepth && (n.IsMap() || n.IsSequence())) {
+    throw SweepError(fmt::format("{}: lists and mappings nested more than {} deep; a sweep file needs a few levels",
+                                 at(path, n.Mark()), kMaxDepth));
+  }
   if (n.IsMap()) {
     std::map<std::string, YAML::Mark> seen;
     for (const auto& kv : n) {
@@ -56,10 +63,10 @@ void unique_keys(const YAML::Node& n, const std::string& path) {
                                        at(path, kv.first.Mark()), key, it->second.line + 1));
         }
       }
-      unique_keys(kv.second, path);
+      unique_keys(kv.second, path, depth + 1);
     }
   } else if (n.IsSequence()) {
-    for (const auto& v : n) unique_keys(v, path);
+    for (const auto& v : n) unique_keys(v, path, depth + 1);
   }
 }
 
@@ -137,6 +144,14 @@ class AliasExpansion : public YAML::EventHandler {
   void OnNull(const YAML::Mark& m, YAML::anchor_t a) override { leaf(m, a); }
   void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t a, const std::string&) override { leaf(m, a); }
   void OnAlias(const YAML::Mark& m, YAML::anchor_t a) override {
+    // An alias inside the node its anchor names makes the tree a cycle: every walk of it, and
+    // yaml-cpp's own iterators, would recurse until the stack ran out.
+    for (const auto& [anchor, start] : open_) {
+      if (anchor == a) {
+        throw SweepError(fmt::format("{}: this alias names a node that contains it (a cycle); a sweep file is a tree",
+                                     at(path_, m)));
+      }
+    }
     const auto it = sizes_.find(a);
     add(m, it == sizes_.end() ? 1 : it->second);
   }

@@ -74,15 +74,6 @@ assert w8.median() > w4.median() + 15, (w8.median(), w4.median())  # ~6 dB per b
 print("export: tasks", len(t), "quantizer rows", len(q), "median weight SQNR W8 %.1f W4 %.1f dB" % (w8.median(), w4.median()))
 PY
 
-# results/README.md's pandas and h5py recipes run as written, on this run's files.
-mkdir -p "$work/recipe/results"
-cp "$work/r.h5" "$work/recipe/results/demo.h5"
-cp "$work/tasks.csv" "$work/recipe/results/demo.csv"
-cp "$work/q.csv" "$work/recipe/demo_quantizers.csv"
-awk '/^```python/{on=1; next} /^```/{on=0} on' "$REPO/results/README.md" >"$work/recipe/recipe.py"
-[[ $(grep -c read_csv "$work/recipe/recipe.py") == 2 ]] || fail "results/README.md lost its recipes"
-(cd "$work/recipe" && "$PY" recipe.py) || fail "the results/README.md recipes do not run"
-
 # show: by cell and by id prefix; ambiguous and unknown selections are refused.
 q show "$work/r.h5" --cell 'model=resnet18,wbit=4' >"$work/show"
 grep -q "Academic MSE/EMAMSE W4A8" "$work/show" || { cat "$work/show"; fail "show: cell line"; }
@@ -93,6 +84,32 @@ q show "$work/r.h5" "${id:0:6}" >"$work/show2"
 grep -q "^task $id" "$work/show2" || fail "show by id prefix"
 expect_rc 2 q show "$work/r.h5" --cell 'model=resnet18'
 grep -q "matches 3 tasks" "$work/out" || fail "an ambiguous --cell is not refused"
+
+# Activation statistics a task took from its rank's cache are marked in the row and in show, so
+# that its ~0 s calibration is not read as the method's cost (issue 28 item 10).
+cat >"$work/cache.yaml" <<YAML
+sweep: it_cache
+data: {eval: $FIX/shards/val.h5, calibration: $FIX/shards/calib.h5, calibration_batches: 4, batch_size: 64,
+       eval_batch_size: 500}
+$(demo_models)
+grid:
+  - product: {model: resnet18, backend: academic, w_calib: [minmax, mse], a_calib: ema_minmax, wbit: 4, abit: 8}
+YAML
+q run "$work/cache.yaml" --results "$work/cache.h5" >"$work/log" 2>&1 || { cat "$work/log"; fail "cache run"; }
+q export "$work/cache.h5" --out "$work/cache.csv"
+cat >"$work/a_stats.py" <<'PY'
+import sys, pandas as pd
+t = pd.read_csv(sys.argv[1])
+assert sorted(t.a_stats) == ["cached", "computed"], list(t.a_stats)
+c = t[t.a_stats == "cached"].iloc[0]
+assert c.seconds_calibrate_activations < t[t.a_stats == "computed"].iloc[0].seconds_calibrate_activations
+print(c.id)
+PY
+cached_id=$("$PY" "$work/a_stats.py" "$work/cache.csv") || fail "a_stats: one task computes the statistics, the other reuses them"
+q show "$work/cache.h5" "$cached_id" >"$work/show3"
+grep -q "calibrate activations [0-9.]* (statistics from this rank's cache" "$work/show3" ||
+  { cat "$work/show3"; fail "show does not mark statistics from the cache"; }
+! grep -q "this rank's cache" "$work/show" || fail "show marks computed statistics"
 
 # compare: a copy passes; a changed cell fails (exit 3) and is named; --max-delta lets it pass.
 cp "$work/r.h5" "$work/r2.h5"

@@ -183,6 +183,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Bad{"syntax", "sweep: [unclosed\n", "t.yaml:", "YAML syntax error"},
         Bad{"not a map", "- a\n- b\n", "t.yaml", "YAML mapping"},
+        // Found by tests/fuzz: an alias inside the node it names made the key check recurse until
+        // the stack ran out (a segfault, not an error).
+        Bad{"cyclic alias", "x: &a [1, *a]\n" + kHead + kGood, "t.yaml:1:11", "a cycle"},
+        Bad{"deep nesting", "x: " + std::string(80, '[') + std::string(80, ']') + "\n" + kHead + kGood, "t.yaml:1:",
+            "nested more than 64 deep"},
         Bad{"missing grid", kHead, "t.yaml", "missing top-level key 'grid'"},
         Bad{"unknown top key", kHead + "gird: []\n" + kGood, "t.yaml:6:1", "did you mean 'grid'?"},
         Bad{"unknown data key", "sweep: t\ndata: {eval: e, calibration: c, batchsize: 3}\nmodels: {r: {weights: w}}\n" + kGood,

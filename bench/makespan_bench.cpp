@@ -121,13 +121,17 @@ int main(int argc, char** argv) {
                  "a results file: the error per task class of the --costs fit (out of sample) and of a fit made\n"
                  "from the file itself, predicted against measured makespan; the table then uses the file's fit")
       ->check(CLI::ExistingFile);
-  app.add_option("--costs", costs, "the fit to judge on --costs-from (default: the built-in sweeps/costs/demo_2core.json)")
+  app.add_option("--costs", costs,
+                 "the fit to judge on --costs-from, or without it the fit of the table (default: the built-in\n"
+                 "sweeps/costs/demo_2core.json)")
       ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
 
   try {
+    // The table's fit: the one made from --costs-from, else --costs, else the built-in one.
     std::optional<CostFit> fit;
-    if (!costs_from.empty()) fit = report_fit(costs_from, costs.empty() ? default_cost_fit() : load_cost_fit(costs));
+    if (!costs.empty()) fit = load_cost_fit(costs);
+    if (!costs_from.empty()) fit = report_fit(costs_from, fit ? *fit : default_cost_fit());
     fmt::print("{} rank(s) per node, largest group {}; ratios to ideal = sum(cost) / ranks\n", ranks_per_node,
                max_group > 0 ? std::to_string(max_group) : std::string("as the runner's (<= calibration batch size)"));
     fmt::print("{:<16} {:>6} {:>6} {:>10} {:>12} {:>12} {:>8}\n", "sweep", "ranks", "tasks", "sum(cost)", "off / ideal",

@@ -45,6 +45,13 @@ grep -q "3 already done, 3 to run" "$work/log" || { cat "$work/log"; fail "the r
 # --set: validated as the file, part of the ids.
 expect_rc 1 q plan "$work/s.yaml" --set a_p=9
 grep -q "^qsweep: error: --set:.*a_p: 9 not in \[1, 8\]" "$work/out" || { cat "$work/out"; fail "--set a_p=9"; }
+# The cost column is seconds and the same with and without --resolve (issue 28: 2.05 vs 0.73 units).
+q plan "$work/s.yaml" >"$work/plan_plain"
+awk 'NR>1 && NF==8 {print $2, $3, $4, $5, $6, $7, $8}' "$work/plan_plain" >"$work/costs_plain"
+q plan "$work/s.yaml" --resolve | awk 'NR>1 && NF==8 {print $2, $3, $4, $5, $6, $7, $8}' >"$work/costs_resolved"
+[[ $(wc -l <"$work/costs_plain") == 6 ]] && cmp -s "$work/costs_plain" "$work/costs_resolved" ||
+  { paste "$work/costs_plain" "$work/costs_resolved"; fail "plan's costs change with --resolve"; }
+grep -q "^cost s: seconds of one rank of the 2-core development VM" "$work/plan_plain" || fail "plan does not state the costs' reference"
 q plan "$work/s.yaml" --resolve | awk 'NR>1 && NF==8 {print $1}' | sort >"$work/ids1"
 q plan "$work/s.yaml" --resolve --set ema_ratio=0.5 | awk 'NR>1 && NF==8 {print $1}' | sort >"$work/ids2"
 [[ $(comm -12 "$work/ids1" "$work/ids2" | wc -l) == 2 ]] || fail "--set ema_ratio should change the 4 quantized ids only"

@@ -127,8 +127,8 @@ sweep::CostFit chosen_fit(const CostArgs& a) {
     throw results::ResultsError(a.costs_from + ": no ok row run on one rank to fit the cost model from");
   }
   auto fit = sweep::fit_costs(s.samples, a.reference.empty() ? s.reference : a.reference,
-                              fmt::format("{} ({} tasks{})", a.costs_from, s.samples.size(),
-                                          store.rows().empty() ? "" : ", written by qsweep " + writing_version(store)));
+                              fmt::format("{} ({} tasks, written by qsweep {})", a.costs_from, s.samples.size(),
+                                          writing_version(store)));
   fmt::print("cost model fitted from {}: {} tasks{}{}; seconds of {}\n", a.costs_from, s.samples.size(),
              s.skipped_groups ? fmt::format(", {} task-group rows left out", s.skipped_groups) : "",
              s.skipped_unplanned ? fmt::format(", {} rows the plan does not describe left out", s.skipped_unplanned) : "",

@@ -12,7 +12,6 @@
 #include <limits>
 #include <mutex>
 #include <sstream>
-#include <tuple>
 
 #include "graph/executor.h"
 #include "models/zoo.h"
